@@ -10,3 +10,5 @@ pub mod sql;
 pub mod workspace;
 
 pub use error::{Error, Result};
+pub mod ast;
+pub mod schema;

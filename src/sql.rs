@@ -91,100 +91,22 @@ pub fn split(src: &str) -> Result<Lexed, LexError> {
         let c = b[i];
         if c.is_ascii_whitespace() {
             i += 1;
-        } else if c == b'-' && b.get(i + 1) == Some(&b'-') {
-            let e = src[i..].find('\n').map(|p| i + p).unwrap_or(n);
-            out.comments.push(Span { start: i, end: e });
-            i = e;
-        } else if c == b'/' && b.get(i + 1) == Some(&b'*') {
-            let s = i;
-            let mut level = 0;
-            loop {
-                if i + 1 >= n {
-                    return Err(LexError {
-                        offset: s,
-                        message: "unterminated /* comment".into(),
-                    });
-                }
-                if b[i] == b'/' && b[i + 1] == b'*' {
-                    level += 1;
-                    i += 2;
-                } else if b[i] == b'*' && b[i + 1] == b'/' {
-                    level -= 1;
-                    i += 2;
-                    if level == 0 {
-                        break;
-                    }
-                } else {
-                    i += 1;
-                }
+            continue;
+        }
+        match atom(src, i)? {
+            Atom::Comment(e) => {
+                out.comments.push(Span { start: i, end: e });
+                i = e;
+                continue;
             }
-            out.comments.push(Span { start: s, end: i });
-        } else if c == b'\'' {
-            // E'...' strings take backslash escapes; standard strings do not
-            // (standard_conforming_strings is on since PostgreSQL 9.1).
-            let escapes = i > 0
-                && (b[i - 1] == b'E' || b[i - 1] == b'e')
-                && (i < 2 || !is_ident_byte(b[i - 2]));
-            let s = if escapes { i - 1 } else { i };
-            i += 1;
-            loop {
-                if i >= n {
-                    return Err(LexError {
-                        offset: s,
-                        message: "unterminated quoted string".into(),
-                    });
-                }
-                if escapes && b[i] == b'\\' {
-                    i += 2;
-                } else if b[i] == b'\'' {
-                    if b.get(i + 1) == Some(&b'\'') {
-                        i += 2;
-                    } else {
-                        i += 1;
-                        break;
-                    }
-                } else {
-                    i += 1;
-                }
+            Atom::Literal(s, e) => {
+                token!(s, e);
+                i = e;
+                continue;
             }
-            token!(s, i);
-        } else if c == b'"' {
-            let s = i;
-            i += 1;
-            loop {
-                if i >= n {
-                    return Err(LexError {
-                        offset: s,
-                        message: "unterminated quoted identifier".into(),
-                    });
-                }
-                if b[i] == b'"' {
-                    if b.get(i + 1) == Some(&b'"') {
-                        i += 2;
-                    } else {
-                        i += 1;
-                        break;
-                    }
-                } else {
-                    i += 1;
-                }
-            }
-            token!(s, i);
-        } else if c == b'$' && dollar_tag(b, i).is_some() {
-            let tag_len = dollar_tag(b, i).unwrap_or(0);
-            let tag = &src[i..i + tag_len];
-            let s = i;
-            match src[i + tag_len..].find(tag) {
-                Some(p) => i = i + tag_len + p + tag_len,
-                None => {
-                    return Err(LexError {
-                        offset: s,
-                        message: format!("unterminated dollar-quoted string (no closing {tag})"),
-                    })
-                }
-            }
-            token!(s, i);
-        } else if c == b'\\' {
+            Atom::None => {}
+        }
+        if c == b'\\' {
             // psql meta-command: runs to the end of the line. psql sends the
             // statement buffer first, so a statement in progress ends here.
             flush!(false);
@@ -226,6 +148,136 @@ pub fn split(src: &str) -> Result<Lexed, LexError> {
     }
     flush!(false);
     Ok(out)
+}
+
+enum Atom {
+    /// A comment ending at the offset.
+    Comment(usize),
+    /// A quoted string, identifier or dollar-quoted body: start (which may
+    /// be the `E` of `E'...'`) and end.
+    Literal(usize, usize),
+    None,
+}
+
+/// Recognise a comment or a quoted token starting at `i`.
+fn atom(src: &str, i: usize) -> Result<Atom, LexError> {
+    let b = src.as_bytes();
+    let n = b.len();
+    let c = b[i];
+    let unterminated = |offset: usize, message: &str| LexError {
+        offset,
+        message: message.to_string(),
+    };
+    if c == b'-' && b.get(i + 1) == Some(&b'-') {
+        return Ok(Atom::Comment(src[i..].find('\n').map(|p| i + p).unwrap_or(n)));
+    }
+    if c == b'/' && b.get(i + 1) == Some(&b'*') {
+        let (mut j, mut level) = (i, 0);
+        loop {
+            if j + 1 >= n {
+                return Err(unterminated(i, "unterminated /* comment"));
+            }
+            if b[j] == b'/' && b[j + 1] == b'*' {
+                level += 1;
+                j += 2;
+            } else if b[j] == b'*' && b[j + 1] == b'/' {
+                level -= 1;
+                j += 2;
+                if level == 0 {
+                    return Ok(Atom::Comment(j));
+                }
+            } else {
+                j += 1;
+            }
+        }
+    }
+    if c == b'\'' {
+        // E'...' strings take backslash escapes; standard strings do not
+        // (standard_conforming_strings is on since PostgreSQL 9.1).
+        let escapes = i > 0 && (b[i - 1] == b'E' || b[i - 1] == b'e') && (i < 2 || !is_ident_byte(b[i - 2]));
+        let mut j = i + 1;
+        loop {
+            if j >= n {
+                return Err(unterminated(i, "unterminated quoted string"));
+            }
+            if escapes && b[j] == b'\\' {
+                j += 2;
+            } else if b[j] == b'\'' {
+                if b.get(j + 1) == Some(&b'\'') {
+                    j += 2;
+                } else {
+                    return Ok(Atom::Literal(if escapes { i - 1 } else { i }, j + 1));
+                }
+            } else {
+                j += 1;
+            }
+        }
+    }
+    if c == b'"' {
+        let mut j = i + 1;
+        loop {
+            if j >= n {
+                return Err(unterminated(i, "unterminated quoted identifier"));
+            }
+            if b[j] == b'"' {
+                if b.get(j + 1) == Some(&b'"') {
+                    j += 2;
+                } else {
+                    return Ok(Atom::Literal(i, j + 1));
+                }
+            } else {
+                j += 1;
+            }
+        }
+    }
+    if c == b'$' {
+        if let Some(len) = dollar_tag(b, i) {
+            let tag = &src[i..i + len];
+            return match src[i + len..].find(tag) {
+                Some(p) => Ok(Atom::Literal(i, i + len + p + len)),
+                None => Err(unterminated(
+                    i,
+                    &format!("unterminated dollar-quoted string (no closing {tag})"),
+                )),
+            };
+        }
+    }
+    Ok(Atom::None)
+}
+
+/// Scan from `from` to the first `,` or `)` at parenthesis depth 0 (outside
+/// quotes and comments), stopping at `limit`. Returns the end of the last
+/// token before it and the offset of the delimiter (or `limit`).
+pub fn element_end(src: &str, from: usize, limit: usize) -> (usize, usize) {
+    let b = src.as_bytes();
+    let (mut i, mut depth, mut last) = (from, 0i32, from);
+    while i < limit {
+        match atom(src, i) {
+            Ok(Atom::Comment(e)) => {
+                i = e;
+                continue;
+            }
+            Ok(Atom::Literal(_, e)) => {
+                i = e;
+                last = e;
+                continue;
+            }
+            Ok(Atom::None) => {}
+            Err(_) => return (limit, limit),
+        }
+        match b[i] {
+            b'(' => depth += 1,
+            b')' if depth == 0 => return (last, i),
+            b')' => depth -= 1,
+            b',' if depth == 0 => return (last, i),
+            _ => {}
+        }
+        if !b[i].is_ascii_whitespace() {
+            last = i + src[i..].chars().next().map_or(1, char::len_utf8);
+        }
+        i += src[i..].chars().next().map_or(1, char::len_utf8);
+    }
+    (last, limit)
 }
 
 /// `CREATE [OR REPLACE] FUNCTION|PROCEDURE`: the only statements whose body

@@ -1,0 +1,286 @@
+//! Small helpers over `pg_query` parse trees: names, types and expressions
+//! rendered the way PostgreSQL itself shows them.
+
+use pg_query::protobuf::{self, Node, TypeName};
+use pg_query::NodeEnum;
+
+/// A schema-qualified name. Unqualified names are taken to live in `public`,
+/// the default `search_path` of the schemas touchpoint is written for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct QualName {
+    pub schema: String,
+    pub name: String,
+}
+
+impl QualName {
+    pub fn new(schema: &str, name: &str) -> Self {
+        QualName {
+            schema: if schema.is_empty() { "public".into() } else { schema.into() },
+            name: name.into(),
+        }
+    }
+    /// Parse `name` or `schema.name` as a user typed it (unquoted: folded
+    /// to lower case, as PostgreSQL does).
+    pub fn parse(s: &str) -> Self {
+        let fold = |p: &str| {
+            if p.starts_with('"') && p.ends_with('"') && p.len() >= 2 {
+                p[1..p.len() - 1].replace("\"\"", "\"")
+            } else {
+                p.to_lowercase()
+            }
+        };
+        match s.split_once('.') {
+            Some((a, b)) => QualName::new(&fold(a), &fold(b)),
+            None => QualName::new("public", &fold(s)),
+        }
+    }
+}
+
+impl std::fmt::Display for QualName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.schema, self.name)
+    }
+}
+
+pub fn node_str(n: &Node) -> Option<&str> {
+    match n.node.as_ref()? {
+        NodeEnum::String(s) => Some(&s.sval),
+        _ => None,
+    }
+}
+
+/// The strings of a name list such as `funcname` or `names`.
+pub fn strings(nodes: &[Node]) -> Vec<String> {
+    nodes.iter().filter_map(node_str).map(str::to_string).collect()
+}
+
+/// A qualified name from a name list (`[schema, name]` or `[name]`).
+pub fn qual_from_list(nodes: &[Node]) -> QualName {
+    let parts = strings(nodes);
+    match parts.as_slice() {
+        [.., s, n] => QualName::new(s, n),
+        [n] => QualName::new("", n),
+        [] => QualName::new("", ""),
+    }
+}
+
+pub fn range_var(rv: &Option<protobuf::RangeVar>) -> QualName {
+    match rv {
+        Some(rv) => QualName::new(&rv.schemaname, &rv.relname),
+        None => QualName::new("", ""),
+    }
+}
+
+/// A type as PostgreSQL's `format_type` shows it: `integer`, `text[]`,
+/// `numeric(10,3)`, `timestamp with time zone`, `public.job_status`.
+pub fn type_name(t: &TypeName) -> String {
+    let names = strings(&t.names);
+    let (schema, base) = match names.as_slice() {
+        [.., s, n] => (Some(s.as_str()), n.as_str()),
+        [n] => (None, n.as_str()),
+        [] => (None, ""),
+    };
+    let mods: Vec<String> = t.typmods.iter().map(expr_text).collect();
+    let mods_txt = if mods.is_empty() { String::new() } else { format!("({})", mods.join(",")) };
+    let builtin = schema.is_none() || schema == Some("pg_catalog");
+    let mut out = if builtin {
+        match base {
+            "int4" | "int" | "integer" => "integer".into(),
+            "int8" | "bigint" => "bigint".into(),
+            "int2" | "smallint" => "smallint".into(),
+            "float4" | "real" => "real".into(),
+            "float8" => "double precision".into(),
+            "bool" | "boolean" => "boolean".into(),
+            "varchar" => format!("character varying{mods_txt}"),
+            "bpchar" => format!("character{mods_txt}"),
+            "numeric" | "decimal" => format!("numeric{mods_txt}"),
+            "timestamptz" => format!("timestamp{mods_txt} with time zone"),
+            "timestamp" => format!("timestamp{mods_txt} without time zone"),
+            "timetz" => format!("time{mods_txt} with time zone"),
+            "time" => format!("time{mods_txt} without time zone"),
+            "interval" => "interval".into(),
+            "serial" | "serial4" => "integer".into(),
+            "bigserial" | "serial8" => "bigint".into(),
+            "smallserial" | "serial2" => "smallint".into(),
+            other => format!("{other}{mods_txt}"),
+        }
+    } else {
+        format!("{}.{}{mods_txt}", schema.unwrap_or("public"), base)
+    };
+    if t.pct_type {
+        out.push_str("%TYPE");
+    }
+    for _ in &t.array_bounds {
+        out.push_str("[]");
+    }
+    if t.setof {
+        out = format!("SETOF {out}");
+    }
+    out
+}
+
+/// `serial`/`bigserial`: a column whose type implies a sequence default.
+pub fn is_serial(t: &TypeName) -> bool {
+    let names = strings(&t.names);
+    matches!(
+        names.last().map(String::as_str),
+        Some("serial" | "serial4" | "bigserial" | "serial8" | "smallserial" | "serial2")
+    )
+}
+
+/// An expression as SQL text, in PostgreSQL's canonical spelling.
+pub fn expr_text(n: &Node) -> String {
+    if let Some(NodeEnum::AConst(c)) = &n.node {
+        if let Some(v) = &c.val {
+            use protobuf::a_const::Val;
+            return match v {
+                Val::Ival(i) => i.ival.to_string(),
+                Val::Fval(f) => f.fval.clone(),
+                Val::Sval(s) => format!("'{}'", s.sval.replace('\'', "''")),
+                Val::Boolval(b) => if b.boolval { "true" } else { "false" }.into(),
+                Val::Bsval(b) => b.bsval.clone(),
+            };
+        }
+    }
+    let target = protobuf::ResTarget {
+        val: Some(Box::new(n.clone())),
+        ..Default::default()
+    };
+    let select = protobuf::SelectStmt {
+        target_list: vec![Node {
+            node: Some(NodeEnum::ResTarget(Box::new(target))),
+        }],
+        // Protobuf's 0 means "undefined", which the C deparser rejects.
+        op: protobuf::SetOperation::SetopNone as i32,
+        limit_option: protobuf::LimitOption::Default as i32,
+        ..Default::default()
+    };
+    match NodeEnum::SelectStmt(Box::new(select)).deparse(Default::default()) {
+        Ok(s) => s.strip_prefix("SELECT ").unwrap_or(&s).to_string(),
+        Err(_) => "<expression>".into(),
+    }
+}
+
+/// String constants listed by an `IN (...)` or `= ANY (ARRAY[...])` check.
+pub fn in_list_values(n: &Node) -> Option<Vec<String>> {
+    let consts = |items: &[Node]| -> Option<Vec<String>> {
+        items
+            .iter()
+            .map(|i| match &i.node {
+                Some(NodeEnum::AConst(c)) => match &c.val {
+                    Some(protobuf::a_const::Val::Sval(s)) => Some(s.sval.clone()),
+                    Some(protobuf::a_const::Val::Ival(v)) => Some(v.ival.to_string()),
+                    _ => None,
+                },
+                Some(NodeEnum::TypeCast(tc)) => tc.arg.as_deref().and_then(|a| match &a.node {
+                    Some(NodeEnum::AConst(c)) => match &c.val {
+                        Some(protobuf::a_const::Val::Sval(s)) => Some(s.sval.clone()),
+                        _ => None,
+                    },
+                    _ => None,
+                }),
+                _ => None,
+            })
+            .collect()
+    };
+    match &n.node {
+        Some(NodeEnum::AExpr(e)) => match &e.rexpr.as_deref()?.node {
+            Some(NodeEnum::List(l)) => consts(&l.items),
+            Some(NodeEnum::AArrayExpr(a)) => consts(&a.elements),
+            Some(NodeEnum::TypeCast(tc)) => match &tc.arg.as_deref()?.node {
+                Some(NodeEnum::AArrayExpr(a)) => consts(&a.elements),
+                _ => None,
+            },
+            _ => None,
+        },
+        Some(NodeEnum::BoolExpr(b)) => {
+            // `status IS NULL OR status IN (...)`: the IN list still tells
+            // the allowed values.
+            b.args.iter().find_map(in_list_values)
+        }
+        _ => None,
+    }
+}
+
+/// Column names referenced by an expression, in the order they appear.
+pub fn column_refs(n: &NodeEnum) -> Vec<String> {
+    let mut out = Vec::new();
+    for (node, _, _, _) in n.nodes() {
+        if let pg_query::NodeRef::ColumnRef(c) = node {
+            if let Some(name) = c.fields.iter().rev().find_map(node_str) {
+                if !out.iter().any(|o| o == name) {
+                    out.push(name.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// PostgreSQL's `makeObjectName`: `name1_name2_label`, truncated to fit in
+/// NAMEDATALEN - 1 bytes by shortening the longer part first.
+pub fn make_object_name(name1: &str, name2: Option<&str>, label: &str) -> String {
+    const MAX: usize = 63;
+    let mut n1 = name1.len();
+    let mut n2 = name2.map_or(0, str::len);
+    let overhead = label.len() + 1 + usize::from(name2.is_some());
+    let avail = MAX.saturating_sub(overhead);
+    while n1 + n2 > avail {
+        if n1 > n2 {
+            n1 -= 1;
+        } else {
+            n2 -= 1;
+        }
+    }
+    let clip = |s: &str, mut n: usize| {
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        s[..n].to_string()
+    };
+    let mut out = clip(name1, n1);
+    if let Some(n) = name2 {
+        out.push('_');
+        out.push_str(&clip(n, n2));
+    }
+    out.push('_');
+    out.push_str(label);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn col_type(sql: &str) -> String {
+        let r = pg_query::parse(&format!("create table t (c {sql})"), 0).unwrap();
+        let NodeEnum::CreateStmt(c) = r.protobuf.stmts[0].stmt.as_ref().unwrap().node.as_ref().unwrap() else {
+            panic!()
+        };
+        let Some(NodeEnum::ColumnDef(d)) = &c.table_elts[0].node else { panic!() };
+        type_name(d.type_name.as_ref().unwrap())
+    }
+
+    #[test]
+    fn types_render_like_format_type() {
+        assert_eq!(col_type("int"), "integer");
+        assert_eq!(col_type("INTEGER[]"), "integer[]");
+        assert_eq!(col_type("varchar(255)"), "character varying(255)");
+        assert_eq!(col_type("numeric(10,3)"), "numeric(10,3)");
+        assert_eq!(col_type("timestamptz"), "timestamp with time zone");
+        assert_eq!(col_type("timestamp(3) with time zone"), "timestamp(3) with time zone");
+        assert_eq!(col_type("text"), "text");
+        assert_eq!(col_type("public.job_status"), "public.job_status");
+        assert_eq!(col_type("double precision"), "double precision");
+        assert_eq!(col_type("bigserial"), "bigint");
+    }
+
+    #[test]
+    fn object_names_truncate_like_postgres() {
+        assert_eq!(make_object_name("shell_files", Some("status"), "check"), "shell_files_status_check");
+        let long = "a".repeat(40);
+        let n = make_object_name(&long, Some(&"b".repeat(40)), "fkey");
+        assert_eq!(n.len(), 63);
+        assert!(n.ends_with("_fkey"));
+    }
+}
