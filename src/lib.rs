@@ -12,3 +12,4 @@ pub mod workspace;
 pub use error::{Error, Result};
 pub mod ast;
 pub mod schema;
+pub mod bridge;
