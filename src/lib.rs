@@ -13,3 +13,4 @@ pub use error::{Error, Result};
 pub mod ast;
 pub mod schema;
 pub mod bridge;
+pub mod commands;
