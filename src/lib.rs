@@ -14,3 +14,6 @@ pub mod ast;
 pub mod schema;
 pub mod bridge;
 pub mod commands;
+pub mod header;
+pub mod history;
+pub mod text;

@@ -1,0 +1,104 @@
+//! Text utilities shared by the modules that write files: emoji detection
+//! (the house rule), line splicing and atomic writes.
+
+use crate::error::{Error, Result};
+use std::io::Write;
+use std::path::Path;
+
+/// Is `c` an emoji or pictograph? Covers the pictographic blocks, dingbats,
+/// the misc-symbols block (check marks, warning signs), regional indicators,
+/// the variation selector that turns text into emoji and the zero-width
+/// joiner that glues emoji sequences.
+pub fn is_emoji(c: char) -> bool {
+    matches!(c as u32,
+        0x1F000..=0x1FAFF
+        | 0x2600..=0x27BF
+        | 0x2B00..=0x2BFF
+        | 0x2300..=0x23FF
+        | 0xFE0F
+        | 0x200D
+        | 0xE0020..=0xE007F)
+}
+
+/// Byte offsets and characters of every emoji in `text`.
+pub fn find_emoji(text: &str) -> Vec<(usize, char)> {
+    text.char_indices().filter(|(_, c)| is_emoji(*c)).collect()
+}
+
+/// Write a file so that a crash leaves either the old or the new content:
+/// write a temporary file next to it, flush it to disk, rename it over.
+pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".touchpoint-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
+    tmp.write_all(contents.as_bytes()).map_err(|e| Error::io(path, e))?;
+    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
+    }
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+/// Replace 1-based lines `first..=last` of `text` with `new_lines`. With
+/// `last == first - 1` the lines are inserted before `first`.
+pub fn replace_lines(text: &str, first: usize, last: usize, new_lines: &[String]) -> String {
+    let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let first = first.max(1);
+    let start = (first - 1).min(lines.len());
+    let end = last.min(lines.len()).max(start);
+    let replacement: Vec<String> = new_lines.iter().map(|l| format!("{l}{nl}")).collect();
+    let tail_needs_nl = end == lines.len() && !text.ends_with('\n') && !replacement.is_empty();
+    lines.splice(start..end, replacement.iter().map(String::as_str));
+    let mut out: String = lines.concat();
+    if tail_needs_nl && out.ends_with(nl) {
+        out.truncate(out.len() - nl.len());
+    }
+    out
+}
+
+/// The first line of a statement, shortened for one-line summaries.
+pub fn one_line(sql: &str, max: usize) -> String {
+    let flat: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        flat
+    } else {
+        let cut: String = flat.chars().take(max.saturating_sub(3)).collect();
+        format!("{cut}...")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emoji_are_found_but_ordinary_symbols_are_not() {
+        assert_eq!(find_emoji("ok -> done, 5 > 3").len(), 0);
+        assert_eq!(find_emoji("done \u{2705} and \u{1F680}").len(), 2);
+        assert_eq!(find_emoji("warn \u{26A0}\u{FE0F}").len(), 2);
+    }
+
+    #[test]
+    fn replace_and_insert_lines() {
+        let t = "a\nb\nc\n";
+        assert_eq!(replace_lines(t, 2, 2, &["x".into(), "y".into()]), "a\nx\ny\nc\n");
+        assert_eq!(replace_lines(t, 2, 1, &["i".into()]), "a\ni\nb\nc\n");
+        assert_eq!(replace_lines(t, 1, 3, &[]), "");
+    }
+
+    #[test]
+    fn atomic_write_replaces_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.txt");
+        write_atomic(&p, "one").unwrap();
+        write_atomic(&p, "two").unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "two");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}
