@@ -17,3 +17,4 @@ pub mod commands;
 pub mod header;
 pub mod history;
 pub mod text;
+pub mod analysis;
