@@ -18,3 +18,5 @@ pub mod header;
 pub mod history;
 pub mod text;
 pub mod analysis;
+pub mod lint;
+pub mod cli;

@@ -138,6 +138,27 @@ impl Default for Bridge {
     }
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Lint {
+    /// Rule names to switch off (touchpoint's own or squawk's).
+    pub exclude: Vec<String>,
+    /// Opt-in squawk rules to switch on.
+    pub include: Vec<String>,
+    /// `error` (default) or `warning`: the lowest severity that fails.
+    pub fail_on: String,
+}
+
+impl Default for Lint {
+    fn default() -> Self {
+        Lint {
+            exclude: Vec::new(),
+            include: Vec::new(),
+            fail_on: "error".into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct Manifest {
@@ -154,6 +175,7 @@ pub struct Config {
     pub finalize: Finalize,
     pub check: Check,
     pub bridge: Bridge,
+    pub lint: Lint,
     pub manifest: Option<Manifest>,
 }
 

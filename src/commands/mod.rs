@@ -18,3 +18,7 @@ impl ExitStatus {
         }
     }
 }
+
+pub mod init;
+pub mod lint;
+pub mod research;

@@ -1,0 +1,169 @@
+//! The command line: clap definitions and dispatch. `main` only parses,
+//! calls `run` and maps the result to an exit code.
+
+use crate::commands::{self, ExitStatus};
+use crate::error::{Error, Result};
+use crate::report::{Format, Severity};
+use crate::workspace::Workspace;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "touchpoint",
+    version,
+    about = "Research, review and finalize PostgreSQL migrations against a source-of-truth schema",
+    long_about = None
+)]
+pub struct Cli {
+    /// Workspace root (default: the nearest parent holding touchpoint.toml,
+    /// else the current directory).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+}
+
+impl From<FailOn> for Severity {
+    fn from(f: FailOn) -> Severity {
+        match f {
+            FailOn::Error => Severity::Error,
+            FailOn::Warning => Severity::Warning,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write touchpoint.toml, the folders and the templates.
+    Init,
+    /// Draft a dated migration with its full header and impact analysis.
+    Research {
+        /// Short name of the change, e.g. add_job_priority.
+        #[arg(required_unless_present = "refresh")]
+        slug: Option<String>,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long)]
+        issue: Option<String>,
+        /// The migration SQL (a file, or - for standard input).
+        #[arg(long, value_name = "FILE|-")]
+        sql: Option<PathBuf>,
+        /// Date of the migration (YYYY-MM-DD), default today.
+        #[arg(long)]
+        date: Option<String>,
+        /// Re-run the analysis of an existing draft after its SQL changed.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["slug", "sql", "title", "date"])]
+        refresh: Option<PathBuf>,
+    },
+    /// Check migration files: syntax, dangerous operations, idempotency,
+    /// schema-aware rules and header rules. Never needs a database.
+    Lint {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Lowest severity that makes the exit code 1.
+        #[arg(long, value_enum)]
+        fail_on: Option<FailOn>,
+    },
+    /// Record the review of a migration with the checksum of its SQL.
+    Approve {
+        file: PathBuf,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Execute a reviewed migration, patch current_schema, prove no drift,
+    /// regenerate the docs and tick the header: all or nothing.
+    Finalize {
+        file: PathBuf,
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, requires = "applied_via")]
+        no_execute: bool,
+        #[arg(long, value_name = "TEXT")]
+        applied_via: Option<String>,
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Regenerate (or verify with --check) the bridge docs from current_schema.
+    Bridge {
+        tables: Vec<String>,
+        #[arg(long)]
+        check: bool,
+        #[arg(long, value_name = "TABLE")]
+        new: Option<String>,
+        #[arg(long)]
+        group: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// The CI gate: naming, numbering, headers, emoji, checksums, syntax, docs.
+    Check {
+        #[arg(long)]
+        replay: bool,
+        #[arg(long, value_name = "GIT_REV")]
+        since: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        #[arg(long, value_enum)]
+        fail_on: Option<FailOn>,
+    },
+    /// Every migration with its state, and whether a database has it.
+    Status {
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitStatus> {
+    if let Command::Init = cli.command {
+        let root = match &cli.root {
+            Some(r) => r.clone(),
+            None => std::env::current_dir().map_err(|e| Error::io(std::path::Path::new("."), e))?,
+        };
+        return commands::init::run(&root, out);
+    }
+    let ws = Workspace::discover(cli.root.as_deref())?;
+    match cli.command {
+        Command::Init => unreachable!("handled above"),
+        Command::Research { slug, title, issue, sql, date, refresh } => commands::research::run(
+            &ws,
+            &commands::research::ResearchOpts { slug, title, issue, sql, date, refresh },
+            out,
+            err,
+        ),
+        Command::Lint { files, format, fail_on } => commands::lint::run(
+            &ws,
+            &commands::lint::LintOpts {
+                files,
+                format,
+                fail_on: fail_on.map(Into::into),
+            },
+            out,
+            err,
+        ),
+        Command::Approve { .. } => not_yet("approve"),
+        Command::Finalize { .. } => not_yet("finalize"),
+        Command::Bridge { .. } => not_yet("bridge"),
+        Command::Check { .. } => not_yet("check"),
+        Command::Status { .. } => not_yet("status"),
+    }
+}
+
+fn not_yet(cmd: &str) -> Result<ExitStatus> {
+    Err(Error::new("not-available", format!("`touchpoint {cmd}` is not yet available in this build"))
+        .help("it is planned; see the issue tracker"))
+}
