@@ -358,12 +358,21 @@ pub struct Vars {
     pub issue: String,
     pub affected_tables: Vec<String>,
     pub schema_files: Vec<SchemaFileVar>,
-    pub docs: Vec<String>,
+    pub docs: Vec<DocVar>,
     pub impact: Vec<String>,
     pub locks: Vec<String>,
     pub sql: String,
     pub verification: String,
     pub rollback: String,
+}
+
+/// One doc box: `mark` is the box content (` ` or `N/A`), `note` the reason
+/// shown after an `[N/A]` path.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct DocVar {
+    pub mark: String,
+    pub path: String,
+    pub note: String,
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]

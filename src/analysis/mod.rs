@@ -48,8 +48,10 @@ pub struct Analysis {
     pub affected_tables: Vec<QualName>,
     /// Schema file (display path) -> notes, in file order.
     pub schema_files: BTreeMap<PathBuf, Vec<String>>,
-    /// Existing bridge doc files of the affected tables (display paths).
-    pub docs: Vec<PathBuf>,
+    /// Bridge doc files of the affected tables (display paths): every tier
+    /// of every group the table is documented in; `false` when that tier's
+    /// file does not exist (the box becomes `[N/A]`).
+    pub docs: Vec<(PathBuf, bool)>,
     pub verification: Vec<String>,
     pub rollback: Vec<String>,
     /// Problems found on the way (unknown tables, duplicates).
@@ -156,10 +158,26 @@ pub fn analyze(schema: &Schema, migration: &SqlFile, docs: &[DocFile], root_disp
         }
     }
     for t in &analysis.affected_tables {
-        for d in bridge::docs_for(docs, &t.name) {
-            let p = root_display(&d.path);
-            if !analysis.docs.contains(&p) {
-                analysis.docs.push(p);
+        let found = bridge::docs_for(docs, &t.name);
+        let mut groups: Vec<&str> = found.iter().map(|d| d.group.as_str()).collect();
+        groups.dedup();
+        for g in groups {
+            for tier in bridge::Tier::ALL {
+                let existing = found.iter().find(|d| d.group == g && d.tier == tier);
+                let entry = match existing {
+                    Some(d) => (root_display(&d.path), true),
+                    None => {
+                        let base = found[0].path.ancestors().nth(2 + g.matches('/').count() + usize::from(!g.is_empty())).map(std::path::Path::to_path_buf);
+                        let mut p = base.unwrap_or_default().join(tier.dir());
+                        if !g.is_empty() {
+                            p = p.join(g);
+                        }
+                        (root_display(&p.join(format!("{}.{}", t.name, tier.extension()))), false)
+                    }
+                };
+                if !analysis.docs.contains(&entry) {
+                    analysis.docs.push(entry);
+                }
             }
         }
     }
@@ -269,7 +287,11 @@ impl Context<'_> {
             }
         }
         for tr in s.triggers.iter().filter(|x| &x.table == t) {
-            out.push(format!("trigger {} on {} -> {} ({})", tr.name, t, tr.function, tr.site.lines()));
+            // For a column, a trigger matters when its function reads it.
+            let body_names_col = s.functions_named(&tr.function).any(|f| names_col(&f.body));
+            if column.is_none() || body_names_col {
+                out.push(format!("trigger {} on {} -> {} ({})", tr.name, t, tr.function, tr.site.lines()));
+            }
         }
         for p in &s.policies {
             let text = self.site_text(&p.site);
@@ -335,8 +357,13 @@ impl Context<'_> {
                 let t = ast::range_var(&c.relation);
                 let mut refs = Vec::new();
                 for e in c.table_elts.iter().chain(c.constraints.iter()) {
-                    for (n, _, _, _) in e.node.as_ref().map(|n| n.nodes()).unwrap_or_default() {
-                        if let pg_query::NodeRef::Constraint(k) = n {
+                    let cons: Vec<&protobuf::Node> = match &e.node {
+                        Some(NodeEnum::ColumnDef(d)) => d.constraints.iter().collect(),
+                        Some(NodeEnum::Constraint(_)) => vec![e],
+                        _ => Vec::new(),
+                    };
+                    for k in cons {
+                        if let Some(NodeEnum::Constraint(k)) = &k.node {
                             if let Some(p) = &k.pktable {
                                 let q = QualName::new(&p.schemaname, &p.relname);
                                 if !refs.contains(&q) {

@@ -209,7 +209,15 @@ pub fn vars_for(a: &Analysis, title: &str, date: &str, issue: &str) -> Vars {
                 notes: notes.clone(),
             })
             .collect(),
-        docs: a.docs.iter().map(|d| d.display().to_string()).collect(),
+        docs: a
+            .docs
+            .iter()
+            .map(|(p, exists)| header::DocVar {
+                mark: if *exists { " ".into() } else { "N/A".into() },
+                path: p.display().to_string(),
+                note: if *exists { String::new() } else { "no doc of this tier exists for the table".into() },
+            })
+            .collect(),
         impact: a.impact_lines(),
         locks: a.lock_lines(),
         sql: String::new(),

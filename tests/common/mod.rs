@@ -1,0 +1,106 @@
+//! Test helpers: a temporary copy of a workspace and a ready command.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A temporary workspace, removed when dropped.
+pub struct Ws {
+    pub dir: tempfile::TempDir,
+}
+
+impl Ws {
+    /// A copy of the sample workspace shipped at the repository root.
+    pub fn sample() -> Ws {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["current_schema", "migration_history", "bridge-schemas", "templates"] {
+            copy_dir(&repo_root().join(sub), &dir.path().join(sub));
+        }
+        for f in ["touchpoint.toml"] {
+            let src = repo_root().join(f);
+            if src.exists() {
+                std::fs::copy(&src, dir.path().join(f)).unwrap();
+            }
+        }
+        Ws { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn file(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.file(rel)).unwrap()
+    }
+
+    pub fn write(&self, rel: &str, content: &str) {
+        let p = self.file(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+
+    /// `touchpoint --root <ws> ARGS...`, run in the workspace.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_touchpoint"));
+        c.arg("--root").arg(self.path()).args(args).current_dir(self.path());
+        c.env_remove("DATABASE_URL");
+        c
+    }
+
+    /// Every file under the workspace with its content, for "nothing
+    /// changed" assertions.
+    pub fn snapshot(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut v: Vec<(PathBuf, Vec<u8>)> = walkdir::WalkDir::new(self.path())
+            .sort_by_file_name()
+            .into_iter()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_file())
+            .map(|e| (e.path().to_path_buf(), std::fs::read(e.path()).unwrap()))
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+pub fn copy_dir(src: &Path, dst: &Path) {
+    if !src.exists() {
+        return;
+    }
+    for e in walkdir::WalkDir::new(src) {
+        let e = e.unwrap();
+        let rel = e.path().strip_prefix(src).unwrap();
+        let target = dst.join(rel);
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(mut c: Command) -> Output {
+    let o = c.output().unwrap();
+    Output {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+/// 1-based line `n` of a file.
+pub fn line_of(text: &str, n: usize) -> &str {
+    text.lines().nth(n - 1).unwrap_or("")
+}
