@@ -77,8 +77,12 @@ pub enum Command {
     /// Record the review of a migration with the checksum of its SQL.
     Approve {
         file: PathBuf,
+        /// Reviewer name (default: git config user.name).
         #[arg(long)]
         by: Option<String>,
+        /// Review date (YYYY-MM-DD), default today.
+        #[arg(long)]
+        date: Option<String>,
     },
     /// Execute a reviewed migration, patch current_schema, prove no drift,
     /// regenerate the docs and tick the header: all or nothing.
@@ -155,7 +159,9 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitSta
             out,
             err,
         ),
-        Command::Approve { .. } => not_yet("approve"),
+        Command::Approve { file, by, date } => {
+            commands::approve::run(&ws, &commands::approve::ApproveOpts { file, by, date }, out, err)
+        }
         Command::Finalize { .. } => not_yet("finalize"),
         Command::Bridge { .. } => not_yet("bridge"),
         Command::Check { .. } => not_yet("check"),

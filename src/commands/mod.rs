@@ -19,6 +19,7 @@ impl ExitStatus {
     }
 }
 
+pub mod approve;
 pub mod init;
 pub mod lint;
 pub mod research;

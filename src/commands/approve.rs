@@ -1,0 +1,68 @@
+//! `touchpoint approve FILE [--by NAME]`: record the review in the header,
+//! with the SHA-256 of the executable SQL, so that `finalize` can refuse a
+//! migration whose SQL changed after review.
+
+use crate::commands::ExitStatus;
+use crate::error::{Error, Result};
+use crate::header::{self, State, PLACEHOLDER_RE, PROSE_SECTIONS};
+use crate::history::Migration;
+use crate::text;
+use crate::workspace::Workspace;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Default)]
+pub struct ApproveOpts {
+    pub file: PathBuf,
+    pub by: Option<String>,
+    /// `YYYY-MM-DD`; today when absent (tests pin it).
+    pub date: Option<String>,
+}
+
+pub fn run(ws: &Workspace, opts: &ApproveOpts, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitStatus> {
+    let path = ws.resolve_user_path(&opts.file)?;
+    let m = Migration::load(ws, &path)?;
+    let display = m.entry.display.clone();
+    let h = m.header.as_ref().ok_or_else(|| {
+        Error::new("header", "the migration has no header to record the review in")
+            .file(&display)
+            .help("create migrations with `touchpoint research`, which writes the header")
+    })?;
+    if m.state() == State::Finalized {
+        return Err(Error::usage(format!("{} is already finalized", display.display()))
+            .help("a finalized migration is history; nothing to approve"));
+    }
+    if m.sql.statements.is_empty() {
+        return Err(Error::usage("the migration has no SQL statements to approve").file(&display));
+    }
+    for s in PROSE_SECTIONS {
+        if h.section(s).is_some_and(|s| PLACEHOLDER_RE.is_match(&s.content())) {
+            let _ = writeln!(err, "warning: {}: {s} still holds the template placeholder", display.display());
+        }
+    }
+    let by = opts.by.clone().or_else(default_reviewer).ok_or_else(|| {
+        Error::usage("who reviewed it? pass --by NAME").help("or set git config user.name")
+    })?;
+    if by.contains('\n') || by.trim().is_empty() {
+        return Err(Error::usage("--by must be a name on one line"));
+    }
+    let date = opts.date.clone().unwrap_or_else(|| chrono::Local::now().date_naive().to_string());
+    let sum = m.checksum();
+    let line = format!("   [X] Reviewed by {} on {date} (sql sha256: {sum})", by.trim());
+    let new = header::set_section_body(&m.sql.text, "REVIEW", &[line], Some("MIGRATION EXECUTED"))?;
+    text::write_atomic(&path, &new)?;
+    let _ = writeln!(out, "approved {} by {} (sql sha256: {sum})", display.display(), by.trim());
+    Ok(ExitStatus::Success)
+}
+
+/// `git config user.name`, else the login name.
+fn default_reviewer() -> Option<String> {
+    std::process::Command::new("git")
+        .args(["config", "user.name"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("USER").ok())
+}
