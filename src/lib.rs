@@ -20,3 +20,4 @@ pub mod text;
 pub mod analysis;
 pub mod lint;
 pub mod cli;
+pub mod patch;

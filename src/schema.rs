@@ -64,6 +64,33 @@ pub struct Column {
     /// `ALTER TABLE ... ADD COLUMN` that added it. `span` covers the column
     /// definition only (name to last token, without the comma).
     pub site: Site,
+    /// The column's name and type as written, and each inline clause
+    /// (`NOT NULL`, `DEFAULT ...`, `CHECK (...)`, ...), for in-place edits.
+    #[serde(skip)]
+    pub name_span: Span,
+    #[serde(skip)]
+    pub type_span: Span,
+    #[serde(skip)]
+    pub parts: Vec<(ColumnPart, Span)>,
+    /// The `COMMENT ON COLUMN` statement, if any.
+    pub comment_site: Option<Site>,
+    /// Defined by an `ALTER TABLE ... ADD COLUMN` in the schema files.
+    pub in_alter: bool,
+}
+
+/// An inline clause of a column definition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ColumnPart {
+    NotNull,
+    Null,
+    Default,
+    Check,
+    Unique,
+    PrimaryKey,
+    References,
+    Generated,
+    Identity,
+    Other,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -92,6 +119,23 @@ pub struct Constraint {
     pub inline_column: Option<String>,
     pub not_valid: bool,
     pub site: Site,
+    /// The constraint's own text: the inline clause, the table element, or
+    /// (for `origin == Alter`) the whole ALTER statement.
+    #[serde(skip)]
+    pub span: Span,
+    pub origin: Origin,
+}
+
+/// Where a constraint is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// On a column line.
+    Inline,
+    /// A table element of the CREATE TABLE.
+    TableElement,
+    /// A later `ALTER TABLE ... ADD CONSTRAINT`.
+    Alter,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -102,6 +146,9 @@ pub struct Table {
     pub rls_enabled: bool,
     pub rls_forced: bool,
     pub comment: Option<String>,
+    pub comment_site: Option<Site>,
+    /// `ALTER TABLE ... ENABLE ROW LEVEL SECURITY` statements.
+    pub rls_sites: Vec<Site>,
     /// The CREATE TABLE statement.
     pub site: Site,
     /// Later statements in the schema files that change this table.
@@ -319,6 +366,8 @@ impl Schema {
                     rls_enabled: false,
                     rls_forced: false,
                     comment: None,
+                    comment_site: None,
+                    rls_sites: Vec::new(),
                     site: site.clone(),
                     alter_sites: Vec::new(),
                 };
@@ -327,10 +376,13 @@ impl Schema {
                     match &elt.node {
                         Some(NodeEnum::ColumnDef(d)) => {
                             let start = stmt.span.start + d.location.max(0) as usize;
-                            add_column(&mut table, file, fi, d, start, limit, &site);
+                            add_column(&mut table, file, fi, d, start, limit, &site, false);
                         }
                         Some(NodeEnum::Constraint(k)) => {
-                            if let Some(con) = constraint(&table, k, None, &site) {
+                            let start = stmt.span.start + k.location.max(0) as usize;
+                            let (end, _) = sql::element_end(&file.text, start, limit);
+                            let span = Span { start, end };
+                            if let Some(con) = constraint(&table, k, None, &site, span, Origin::TableElement) {
                                 table.constraints.push(con);
                             }
                         }
@@ -554,7 +606,7 @@ impl Schema {
                     ),
                 }
             }
-            NodeEnum::CommentStmt(c) => self.comment(c),
+            NodeEnum::CommentStmt(c) => self.comment(c, site),
             NodeEnum::GrantStmt(g) => {
                 let objects = g
                     .objects
@@ -612,7 +664,7 @@ impl Schema {
         });
     }
 
-    fn comment(&mut self, c: &protobuf::CommentStmt) {
+    fn comment(&mut self, c: &protobuf::CommentStmt, site: Site) {
         let text = (!c.comment.is_empty()).then(|| c.comment.clone());
         let Some(obj) = c.object.as_deref().and_then(|o| o.node.as_ref()) else {
             return;
@@ -622,6 +674,7 @@ impl Schema {
                 if let NodeEnum::List(l) = obj {
                     if let Some(t) = self.table_mut(&ast::qual_from_list(&l.items)) {
                         t.comment = text;
+                        t.comment_site = Some(site);
                     }
                 }
             }
@@ -636,6 +689,7 @@ impl Schema {
                         };
                         if let Some(c) = self.table_mut(&table).and_then(|t| t.columns.iter_mut().find(|c| c.name == col)) {
                             c.comment = text;
+                            c.comment_site = Some(site);
                         }
                     }
                 }
@@ -864,7 +918,7 @@ fn fk_action(c: &str) -> Option<String> {
 }
 
 /// A constraint node (table element, inline on a column, or ALTER ADD).
-fn constraint(table: &Table, k: &protobuf::Constraint, column: Option<&str>, site: &Site) -> Option<Constraint> {
+fn constraint(table: &Table, k: &protobuf::Constraint, column: Option<&str>, site: &Site, span: Span, origin: Origin) -> Option<Constraint> {
     let kind = match ConstrType::try_from(k.contype).ok()? {
         ConstrType::ConstrPrimary => ConstraintKind::PrimaryKey,
         ConstrType::ConstrUnique => ConstraintKind::Unique,
@@ -910,6 +964,8 @@ fn constraint(table: &Table, k: &protobuf::Constraint, column: Option<&str>, sit
         inline_column: column.map(str::to_string),
         not_valid: k.skip_validation,
         site: site.clone(),
+        span,
+        origin,
     })
 }
 
@@ -937,7 +993,7 @@ fn implicit_constraint_name(table: &Table, kind: ConstraintKind, columns: &[Stri
         .unwrap_or(base)
 }
 
-fn add_column(table: &mut Table, file: &SqlFile, fi: usize, d: &protobuf::ColumnDef, start: usize, limit: usize, stmt_site: &Site) {
+fn add_column(table: &mut Table, file: &SqlFile, fi: usize, d: &protobuf::ColumnDef, start: usize, limit: usize, stmt_site: &Site, in_alter: bool) {
     let (end, _) = sql::element_end(&file.text, start, limit);
     let line = file.line(start);
     let end_line = file.line(end.saturating_sub(1).max(start));
@@ -948,6 +1004,39 @@ fn add_column(table: &mut Table, file: &SqlFile, fi: usize, d: &protobuf::Column
         end_line,
         span: Span { start, end },
     };
+    // Offsets inside the column: the statement's locations are relative
+    // to its start, which is `start - d.location`.
+    let base = start - d.location.max(0) as usize;
+    let mut part_starts: Vec<(usize, &protobuf::Constraint)> = d
+        .constraints
+        .iter()
+        .filter_map(|k| match &k.node {
+            Some(NodeEnum::Constraint(k)) => Some((base + k.location.max(0) as usize, &**k)),
+            _ => None,
+        })
+        .collect();
+    part_starts.sort_by_key(|(s, _)| *s);
+    let trim_end = |from: usize, to: usize| from + file.text[from..to].trim_end().len();
+    let type_start = d.type_name.as_ref().map_or(end, |t| base + t.location.max(0) as usize);
+    let type_end = trim_end(type_start, part_starts.first().map_or(end, |(s, _)| *s).max(type_start));
+    let name_end = start + file.text[start..].find(|c: char| c.is_whitespace()).unwrap_or(0);
+    let mut parts = Vec::new();
+    for (i, (ps, k)) in part_starts.iter().enumerate() {
+        let next = part_starts.get(i + 1).map_or(end, |(s, _)| *s);
+        let kind = match ConstrType::try_from(k.contype) {
+            Ok(ConstrType::ConstrNotnull) => ColumnPart::NotNull,
+            Ok(ConstrType::ConstrNull) => ColumnPart::Null,
+            Ok(ConstrType::ConstrDefault) => ColumnPart::Default,
+            Ok(ConstrType::ConstrCheck) => ColumnPart::Check,
+            Ok(ConstrType::ConstrUnique) => ColumnPart::Unique,
+            Ok(ConstrType::ConstrPrimary) => ColumnPart::PrimaryKey,
+            Ok(ConstrType::ConstrForeign) => ColumnPart::References,
+            Ok(ConstrType::ConstrGenerated) => ColumnPart::Generated,
+            Ok(ConstrType::ConstrIdentity) => ColumnPart::Identity,
+            _ => ColumnPart::Other,
+        };
+        parts.push((kind, Span { start: *ps, end: trim_end(*ps, next.max(*ps)) }));
+    }
     let mut col = Column {
         name: d.colname.clone(),
         type_name: d.type_name.as_ref().map(ast::type_name).unwrap_or_default(),
@@ -958,6 +1047,11 @@ fn add_column(table: &mut Table, file: &SqlFile, fi: usize, d: &protobuf::Column
         inline_comment: file.trailing_comment(end_line, end).map(str::to_string),
         comment: None,
         site,
+        name_span: Span { start, end: name_end.max(start) },
+        type_span: Span { start: type_start, end: type_end },
+        parts: parts.clone(),
+        comment_site: None,
+        in_alter,
     };
     if d.type_name.as_ref().is_some_and(ast::is_serial) {
         col.not_null = true;
@@ -967,8 +1061,7 @@ fn add_column(table: &mut Table, file: &SqlFile, fi: usize, d: &protobuf::Column
         ));
     }
     let mut constraints = Vec::new();
-    for k in &d.constraints {
-        let Some(NodeEnum::Constraint(k)) = &k.node else { continue };
+    for (i, (_, k)) in part_starts.iter().enumerate() {
         match ConstrType::try_from(k.contype) {
             Ok(ConstrType::ConstrNotnull) => col.not_null = true,
             Ok(ConstrType::ConstrNull) => col.not_null = false,
@@ -980,15 +1073,15 @@ fn add_column(table: &mut Table, file: &SqlFile, fi: usize, d: &protobuf::Column
             }
             Ok(ConstrType::ConstrPrimary) => {
                 col.not_null = true;
-                constraints.push(k);
+                constraints.push((*k, parts[i].1));
             }
-            _ => constraints.push(k),
+            _ => constraints.push((*k, parts[i].1)),
         }
     }
     let name = col.name.clone();
     table.columns.push(col);
-    for k in constraints {
-        if let Some(c) = constraint(table, k, Some(&name), stmt_site) {
+    for (k, span) in constraints {
+        if let Some(c) = constraint(table, k, Some(&name), stmt_site, span, Origin::Inline) {
             table.constraints.push(c);
         }
     }
@@ -1004,7 +1097,7 @@ fn alter_table(table: &mut Table, file: &SqlFile, fi: usize, stmt: &Statement, c
                     return; // ADD COLUMN IF NOT EXISTS of an existing column
                 }
                 let start = stmt.span.start + d.location.max(0) as usize;
-                add_column(table, file, fi, d, start, stmt.span.end, site);
+                add_column(table, file, fi, d, start, stmt.span.end, site, true);
             }
         }
         AlterTableType::AtDropColumn => {
@@ -1034,7 +1127,7 @@ fn alter_table(table: &mut Table, file: &SqlFile, fi: usize, stmt: &Statement, c
         }
         AlterTableType::AtAddConstraint => {
             if let Some(NodeEnum::Constraint(k)) = def {
-                if let Some(c) = constraint(table, k, None, site) {
+                if let Some(c) = constraint(table, k, None, site, stmt.span, Origin::Alter) {
                     table.constraints.retain(|x| x.name != c.name);
                     table.constraints.push(c);
                 }
@@ -1046,7 +1139,10 @@ fn alter_table(table: &mut Table, file: &SqlFile, fi: usize, stmt: &Statement, c
                 k.not_valid = false;
             }
         }
-        AlterTableType::AtEnableRowSecurity => table.rls_enabled = true,
+        AlterTableType::AtEnableRowSecurity => {
+            table.rls_enabled = true;
+            table.rls_sites.push(site.clone());
+        }
         AlterTableType::AtDisableRowSecurity => table.rls_enabled = false,
         AlterTableType::AtForceRowSecurity => table.rls_forced = true,
         AlterTableType::AtNoForceRowSecurity => table.rls_forced = false,
@@ -1095,6 +1191,25 @@ mod tests {
 
     fn file_text(s: &Schema, site: &Site) -> String {
         site.span.text(&s.files[site.file].text).to_string()
+    }
+
+    #[test]
+    fn column_parts_have_spans() {
+        let s = model(&[(
+            "01.sql",
+            "create table t (\n  id    uuid    primary key default gen_random_uuid(),\n  st text not null check (st in ('a')), -- c\n  n numeric(10, 2)\n);",
+        )]);
+        let t = s.table(&QualName::parse("t")).unwrap();
+        let src = &s.files[0].text;
+        let id = t.column("id").unwrap();
+        assert_eq!(id.name_span.text(src), "id");
+        assert_eq!(id.type_span.text(src), "uuid");
+        let parts: Vec<&str> = id.parts.iter().map(|(_, sp)| sp.text(src)).collect();
+        assert_eq!(parts, vec!["primary key", "default gen_random_uuid()"]);
+        let st = t.column("st").unwrap();
+        assert_eq!(st.parts[1].1.text(src), "check (st in ('a'))");
+        assert_eq!(t.constraint("t_st_check").unwrap().span.text(src), "check (st in ('a'))");
+        assert_eq!(t.column("n").unwrap().type_span.text(src), "numeric(10, 2)");
     }
 
     #[test]
