@@ -47,6 +47,13 @@ impl Binaries {
     /// The highest version among `$TOUCHPOINT_PG_BIN`, the directories on
     /// PATH that hold `initdb` and `pg_ctl`, and `/usr/lib/postgresql/*/bin`.
     pub fn find() -> Result<Binaries> {
+        // Probing runs `postgres --version` per candidate; once per process
+        // is enough.
+        static FOUND: std::sync::OnceLock<Result<Binaries>> = std::sync::OnceLock::new();
+        FOUND.get_or_init(Self::search).clone()
+    }
+
+    fn search() -> Result<Binaries> {
         if let Some(dir) = std::env::var_os("TOUCHPOINT_PG_BIN") {
             let dir = PathBuf::from(dir);
             return Self::probe(&dir).ok_or_else(|| {
@@ -77,9 +84,14 @@ impl Binaries {
             found.sort();
             dirs.extend(found);
         }
-        dirs.dedup();
+        Self::best_of(&dirs)
+    }
+
+    /// The highest version found in `dirs`.
+    fn best_of(dirs: &[PathBuf]) -> Result<Binaries> {
         let mut best: Option<Binaries> = None;
-        for d in &dirs {
+        let mut seen = std::collections::HashSet::new();
+        for d in dirs.iter().filter(|d| seen.insert(*d)) {
             if let Some(b) = Self::probe(d) {
                 if best
                     .as_ref()
@@ -393,14 +405,23 @@ impl Embedded {
     /// A detached shell that waits for this process to exit, then stops the
     /// server and removes the directory. Killed by `Drop` in the normal case.
     fn spawn_watchdog(&self) -> Option<Child> {
+        // A zombie counts as gone: it holds no resources, and under an init
+        // that does not reap orphans it would otherwise never go away.
         const SCRIPT: &str = r#"
-while kill -0 "$1" 2>/dev/null; do sleep 1; done
+alive() {
+  if [ -d /proc/self ]; then
+    s=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1) && [ -n "$s" ] && [ "$s" != Z ]
+  else
+    kill -0 "$1" 2>/dev/null
+  fi
+}
+while alive "$1"; do sleep 1; done
 if [ -f "$2/postmaster.pid" ]; then
   pm=$(head -n 1 "$2/postmaster.pid")
-  if [ ! -d /proc ] || [ "$(cat /proc/$pm/comm 2>/dev/null)" = postgres ]; then
+  if [ ! -d /proc/self ] || [ "$(cat /proc/$pm/comm 2>/dev/null)" = postgres ]; then
     kill -QUIT "$pm" 2>/dev/null
     i=0
-    while kill -0 "$pm" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+    while alive "$pm" && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
   fi
 fi
 rm -rf "$3"
@@ -537,9 +558,16 @@ fn free_port() -> u16 {
         .unwrap_or(5432 + (std::process::id() % 1000) as u16)
 }
 
+/// Whether a process exists and is not a zombie.
 fn process_alive(pid: u32) -> bool {
     if Path::new("/proc/self").exists() {
-        return Path::new("/proc").join(pid.to_string()).exists();
+        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            return false;
+        };
+        // The state follows the command name, which is in parentheses and
+        // may itself contain spaces or parentheses.
+        let state = stat.rsplit_once(") ").map(|(_, rest)| rest.chars().next());
+        return state.flatten().is_some_and(|s| s != 'Z');
     }
     Command::new("kill")
         .args(["-0", &pid.to_string()])
@@ -584,7 +612,7 @@ fn reap_stale(base: &Path) {
                         .stderr(Stdio::null())
                         .status();
                     for _ in 0..50 {
-                        if !Path::new("/proc").join(pm).exists() {
+                        if !pm.parse().is_ok_and(process_alive) {
                             break;
                         }
                         std::thread::sleep(Duration::from_millis(100));
@@ -717,6 +745,71 @@ mod tests {
         reap_stale(base.path());
         assert!(!stale.exists());
         assert!(live.exists());
+    }
+
+    /// The child side of `killed_owner_leaves_nothing_behind`; does nothing
+    /// unless that test started this process.
+    #[test]
+    fn hold_cluster_until_killed() {
+        if std::env::var_os("TOUCHPOINT_TEST_HOLD_CLUSTER").is_none() {
+            return;
+        }
+        let srv = Embedded::start().unwrap();
+        println!("CLUSTER_DIR={}", srv.socket_dir().display());
+        use std::io::Write;
+        std::io::stdout().flush().unwrap();
+        std::thread::sleep(Duration::from_secs(120));
+    }
+
+    #[test]
+    fn killed_owner_leaves_nothing_behind() {
+        use std::io::BufRead;
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "db::embedded::tests::hold_cluster_until_killed",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("TOUCHPOINT_TEST_HOLD_CLUSTER", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let dir = out
+            .lines()
+            .map_while(|l| l.ok())
+            // libtest prints the test's name on the same line.
+            .find_map(|l| {
+                l.split_once("CLUSTER_DIR=")
+                    .map(|(_, d)| PathBuf::from(d.trim()))
+            })
+            .expect("the child prints its cluster directory");
+        let pidfile = fs::read_to_string(dir.join("data/postmaster.pid")).unwrap();
+        let postmaster: u32 = pidfile.lines().next().unwrap().trim().parse().unwrap();
+        assert!(process_alive(postmaster));
+        child.kill().unwrap(); // SIGKILL: no Drop runs
+        child.wait().unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while (dir.exists() || process_alive(postmaster)) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(!process_alive(postmaster), "server still running");
+        assert!(!dir.exists(), "{} left behind", dir.display());
+    }
+
+    #[test]
+    fn missing_binaries_say_what_to_install() {
+        let empty = tempfile::tempdir().unwrap();
+        let err = Binaries::best_of(&[empty.path().to_path_buf()]).unwrap_err();
+        assert_eq!(err.diagnostic().code, "embedded-database");
+        assert!(err
+            .diagnostic()
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("apt-get install postgresql"));
     }
 
     #[test]

@@ -130,6 +130,14 @@ pub fn resolve_url(cli: Option<&str>, config: &Config) -> Option<String> {
 /// `PGDATABASE`, `PGPASSWORD`) and the password file (`PGPASSFILE` or
 /// `~/.pgpass`), as psql would find them.
 pub fn connect(url: &str) -> Result<Client> {
+    connect_with_env(url, &|k| std::env::var(k).ok())
+}
+
+/// The process environment, or a stand-in for it in tests: environment
+/// variables are process-wide and tests run in parallel.
+type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+fn connect_with_env(url: &str, env: Env) -> Result<Client> {
     let (target, secrets) = redact_with_secrets(url);
     let mut config = postgres::Config::from_str(url).map_err(|e| {
         Error::new(
@@ -141,9 +149,9 @@ pub fn connect(url: &str) -> Result<Client> {
         )
         .help("use postgres://user:password@host:port/dbname or host=... dbname=... user=...")
     })?;
-    fill_defaults(&mut config);
+    fill_defaults(&mut config, env);
     if config.get_password().is_none() {
-        if let Some(pw) = password_from_environment(&config) {
+        if let Some(pw) = password_from_environment(&config, env) {
             config.password(pw);
         }
     }
@@ -151,11 +159,11 @@ pub fn connect(url: &str) -> Result<Client> {
     config.notice_callback(|_| {});
     config
         .connect(NoTls)
-        .map_err(|e| connect_error(&target, &config, &e, &secrets))
+        .map_err(|e| connect_error(&target, &config, &e, &secrets, env))
 }
 
-fn fill_defaults(config: &mut postgres::Config) {
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+fn fill_defaults(config: &mut postgres::Config, env: Env) {
+    let env = |k: &str| env(k).filter(|v| !v.is_empty());
     if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
         match env("PGHOST") {
             Some(hosts) => {
@@ -196,9 +204,8 @@ fn fill_defaults(config: &mut postgres::Config) {
     }
 }
 
-fn current_user() -> String {
-    std::env::var("USER")
-        .ok()
+fn current_user(env: Env) -> String {
+    env("USER")
         .filter(|u| !u.is_empty())
         .or_else(|| {
             let out = std::process::Command::new("id").arg("-un").output().ok()?;
@@ -208,15 +215,14 @@ fn current_user() -> String {
 }
 
 /// `PGPASSWORD`, else the first matching line of the password file.
-fn password_from_environment(config: &postgres::Config) -> Option<String> {
-    if let Ok(pw) = std::env::var("PGPASSWORD") {
-        if !pw.is_empty() {
-            return Some(pw);
-        }
+fn password_from_environment(config: &postgres::Config, env: Env) -> Option<String> {
+    let var = |k: &str| env(k).filter(|v| !v.is_empty());
+    if let Some(pw) = var("PGPASSWORD") {
+        return Some(pw);
     }
-    let file = std::env::var_os("PGPASSFILE")
+    let file = var("PGPASSFILE")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".pgpass")))?;
+        .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".pgpass")))?;
     let text = std::fs::read_to_string(file).ok()?;
     let (host, is_socket) = match config.get_hosts().first() {
         Some(Host::Tcp(h)) => (h.clone(), false),
@@ -232,7 +238,7 @@ fn password_from_environment(config: &postgres::Config) -> Option<String> {
     let user = config
         .get_user()
         .map(str::to_string)
-        .unwrap_or_else(current_user);
+        .unwrap_or_else(|| current_user(env));
     let dbname = config
         .get_dbname()
         .map(str::to_string)
@@ -286,11 +292,12 @@ fn connect_error(
     config: &postgres::Config,
     e: &postgres::Error,
     secrets: &[String],
+    env: Env,
 ) -> Error {
     let user = config
         .get_user()
         .map(str::to_string)
-        .unwrap_or_else(current_user);
+        .unwrap_or_else(|| current_user(env));
     if let Some(db) = e.as_db_error() {
         let message = scrub(&db_error_text(db), secrets);
         let help = match db.code().code() {
@@ -539,6 +546,79 @@ mod tests {
         let text = "select\n  1 +\n  x";
         assert_eq!(position_in(text, 10, 5, 1), (10, 5));
         assert_eq!(position_in(text, 10, 5, 16), (12, 3));
+    }
+
+    #[test]
+    fn password_authentication_pgpassword_and_pgpass() {
+        let srv = test_support::server();
+        let mut admin = test_support::client(&srv.url("postgres"));
+        admin
+            .batch_execute(
+                "do $$ begin if not exists (select 1 from pg_roles where rolname = 'pw_user') then \
+                 create role pw_user login password 'right-pw'; end if; end $$",
+            )
+            .unwrap();
+        // Password authentication for this one role; the other tests keep
+        // connecting as postgres with trust.
+        let hba = srv.socket_dir().join("data/pg_hba.conf");
+        let text = std::fs::read_to_string(&hba).unwrap();
+        if !text.starts_with("local all pw_user") {
+            std::fs::write(&hba, format!("local all pw_user scram-sha-256\n{text}")).unwrap();
+            admin.batch_execute("select pg_reload_conf()").unwrap();
+        }
+        let base = format!(
+            "host={} port={} dbname=postgres user=pw_user",
+            srv.socket_dir().display(),
+            srv.port()
+        );
+        let no_env = |_: &str| None;
+        // The reload is asynchronous: wait until a connection without a
+        // password is refused.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let err = loop {
+            match connect_with_env(&base, &no_env) {
+                Err(e) => break e,
+                Ok(_) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                Ok(_) => panic!("pg_hba.conf change not picked up"),
+            }
+        };
+        assert!(
+            err.diagnostic()
+                .help
+                .as_deref()
+                .unwrap()
+                .contains("asks for a password"),
+            "{err}"
+        );
+
+        let err = match connect_with_env(&format!("{base} password=wrong-pw"), &no_env) {
+            Err(e) => e,
+            Ok(_) => panic!("wrong password accepted"),
+        };
+        let help = err.diagnostic().help.as_deref().unwrap();
+        assert!(
+            help.contains("wrong password for user \"pw_user\""),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("wrong-pw"), "{err}");
+
+        connect_with_env(&format!("{base} password=right-pw"), &no_env).unwrap();
+        connect_with_env(&base, &|k| {
+            (k == "PGPASSWORD").then(|| "right-pw".to_string())
+        })
+        .unwrap();
+        // A socket connection matches `localhost` in the password file.
+        let dir = tempfile::tempdir().unwrap();
+        let pgpass = dir.path().join("pgpass");
+        std::fs::write(
+            &pgpass,
+            format!("localhost:{}:*:pw_user:right-pw\n", srv.port()),
+        )
+        .unwrap();
+        let file = pgpass.display().to_string();
+        connect_with_env(&base, &|k| (k == "PGPASSFILE").then(|| file.clone())).unwrap();
     }
 
     #[test]
