@@ -55,6 +55,8 @@ pub struct Table {
     pub inherits: Vec<String>,
     pub rls_enabled: bool,
     pub rls_forced: bool,
+    /// `default`, `full`, `nothing` or `index` (logical replication, realtime).
+    pub replica_identity: String,
     pub options: Vec<String>,
     pub grants: Vec<String>,
     pub comment: Option<String>,
@@ -295,7 +297,7 @@ pub fn introspect(client: &mut Client, exclude: &[String]) -> Result<Catalog> {
                    order by i.inhseqno),
                 c.relrowsecurity, c.relforcerowsecurity,
                 array(select x from unnest(coalesce(c.reloptions, '{{}}')) x order by 1),
-                {}, obj_description(c.oid, 'pg_class')
+                {}, obj_description(c.oid, 'pg_class'), c.relreplident::text
          {rel_from} and c.relkind in ('r', 'p', 'f')",
         acl("c.relacl")
     ))? {
@@ -319,6 +321,13 @@ pub fn introspect(client: &mut Client, exclude: &[String]) -> Result<Catalog> {
                 options: r.get(9),
                 grants: r.get(10),
                 comment: r.get(11),
+                replica_identity: match r.get::<_, String>(12).as_str() {
+                    "f" => "full",
+                    "n" => "nothing",
+                    "i" => "index",
+                    _ => "default",
+                }
+                .into(),
                 ..Table::default()
             },
         );
@@ -899,18 +908,39 @@ fn fields<T: Serialize>(d: &mut Vec<CatalogDiff>, object: &str, a: &T, b: &T, sk
         return;
     };
     for (k, va) in &ma {
-        if skip.contains(&k.as_str()) {
-            continue;
-        }
-        let vb = mb.get(k).unwrap_or(&serde_json::Value::Null);
-        if va != vb {
-            push_changed(
-                d,
-                object,
-                describe(&k.replace('_', " "), &show(va), &show(vb)),
-            );
+        if !skip.contains(&k.as_str()) {
+            let vb = mb.get(k).unwrap_or(&serde_json::Value::Null);
+            compare_values(d, object, &k.replace('_', " "), va, vb);
         }
     }
+}
+
+/// Nested structs (a column's sequence) are compared field by field, so
+/// the message names the field that moved: `sequence max 10 vs 20`.
+fn compare_values(
+    d: &mut Vec<CatalogDiff>,
+    object: &str,
+    field: &str,
+    a: &serde_json::Value,
+    b: &serde_json::Value,
+) {
+    if a == b {
+        return;
+    }
+    if let (serde_json::Value::Object(ma), serde_json::Value::Object(mb)) = (a, b) {
+        for (k, va) in ma {
+            let vb = mb.get(k).unwrap_or(&serde_json::Value::Null);
+            compare_values(
+                d,
+                object,
+                &format!("{field} {}", k.replace('_', " ")),
+                va,
+                vb,
+            );
+        }
+        return;
+    }
+    push_changed(d, object, describe(field, &show(a), &show(b)));
 }
 
 fn changed(d: &mut Vec<CatalogDiff>, object: &str, field: &str, a: &str, b: &str) {
@@ -1147,5 +1177,15 @@ mod tests {
         );
         let text: Vec<String> = diff(&a, &b).iter().map(|d| d.to_string()).collect();
         assert_eq!(text, Vec::<String>::new());
+
+        let c = build("create table t (id bigserial primary key);");
+        let text: Vec<String> = diff(&a, &c).iter().map(|d| d.to_string()).collect();
+        for expected in [
+            "column public.t.id: type integer vs bigint",
+            "column public.t.id: sequence type integer vs bigint",
+            "column public.t.id: sequence max 2147483647 vs 9223372036854775807",
+        ] {
+            assert!(text.iter().any(|t| t == expected), "{expected}: {text:#?}");
+        }
     }
 }

@@ -160,6 +160,8 @@ pub struct Embedded {
     dir: Option<tempfile::TempDir>,
     port: u16,
     watchdog: Option<Child>,
+    /// The cached template this cluster was copied from.
+    template: Option<PathBuf>,
 }
 
 /// Where and how to start; `Embedded::start` uses the defaults.
@@ -205,24 +207,29 @@ impl Embedded {
             dir: Some(dir),
             port: free_port(),
             watchdog: None,
+            template: None,
         };
         this.watchdog = this.spawn_watchdog();
 
         let data = this.data_dir();
         let cache_root = options.cache_dir.clone().or_else(default_cache_root);
-        match cache_root {
-            Some(root) => {
-                let template = this.template(&root)?;
-                copy_tree(&template, &data).map_err(|e| {
-                    Error::new(
-                        "embedded-database",
-                        format!("copying the template cluster: {e}"),
-                    )
-                    .help(format!("remove {} to have it rebuilt", template.display()))
-                })?;
-            }
+        // An unwritable cache costs speed, not the cluster.
+        let template = match cache_root.map(|root| this.template(&root)) {
+            Some(Ok(t)) => Some(t),
+            Some(Err(e)) if e.diagnostic().code != "io" => return Err(e),
+            _ => None,
+        };
+        match &template {
+            Some(t) => copy_tree(t, &data).map_err(|e| {
+                Error::new(
+                    "embedded-database",
+                    format!("copying the template cluster: {e}"),
+                )
+                .help(format!("remove {} to have it rebuilt", t.display()))
+            })?,
             None => this.initdb(&data)?,
         }
+        this.template = template;
         let socket = this.socket_dir().display().to_string();
         append(
             &data.join("postgresql.conf"),
@@ -397,7 +404,13 @@ impl Embedded {
                     }
                 ),
             )
-            .help("pass --database-url to use an existing server instead"));
+            .help(match &self.template {
+                Some(t) => format!(
+                    "if this persists, remove the template cache {} to have it rebuilt, or pass --database-url",
+                    t.display()
+                ),
+                None => "pass --database-url to use an existing server instead".to_string(),
+            }));
         }
         Ok(())
     }
