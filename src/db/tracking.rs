@@ -354,15 +354,14 @@ impl Tracker {
     /// BEGIN/COMMIT are left out: the migration already is one transaction.
     /// On failure the transaction is rolled back and the failure recorded
     /// in a transaction of its own. With `dry_run` everything is rolled
-    /// back and nothing is recorded.
+    /// back and nothing is recorded. Take the advisory lock around it.
     pub fn execute_migration(
         &self,
         client: &mut Client,
         m: &Migration,
         opts: &ExecOptions,
     ) -> std::result::Result<ExecOutcome, ExecFailure> {
-        let has_table = self.exists(client)?;
-        if has_table {
+        if self.exists(client)? {
             if let Some(row) = self.lookup(client, m.version)? {
                 if row.checksum == m.checksum {
                     return Ok(ExecOutcome::AlreadyApplied(Box::new(row)));
@@ -377,9 +376,8 @@ impl Tracker {
         if !opts.dry_run {
             self.ensure(client)?;
         }
-        let version = server_version_num(client)?;
-        let plan = plan(m.statements, version);
-        if let Some((step, reason)) = plan.iter().find_map(|s| match &s.kind {
+        let steps = plan(m.statements, server_version_num(client)?);
+        if let Some((step, reason)) = steps.iter().find_map(|s| match &s.kind {
             StepKind::Reject(r) => Some((s, r)),
             _ => None,
         }) {
@@ -394,137 +392,193 @@ impl Tracker {
                 recorded: false,
             })));
         }
-
-        let mut notes = Vec::new();
-        let mut segments: Vec<Vec<&Step>> = Vec::new();
-        let mut outside: Vec<bool> = Vec::new();
-        for step in &plan {
-            match &step.kind {
-                StepKind::Skip(reason) => notes.push(ExecNote {
-                    line: step.stmt.line,
-                    message: reason.clone(),
-                }),
-                StepKind::Outside(what) if opts.dry_run => notes.push(ExecNote {
-                    line: step.stmt.line,
-                    message: format!("{what} not run: it cannot run inside the dry run's rolled-back transaction"),
-                }),
-                StepKind::Outside(what) => {
-                    notes.push(ExecNote {
-                        line: step.stmt.line,
-                        message: format!(
-                            "{what} cannot run inside a transaction block: ran on its own, outside the migration's transaction"
-                        ),
-                    });
-                    segments.push(vec![step]);
-                    outside.push(true);
-                }
-                StepKind::Run => {
-                    if outside.last() == Some(&false) {
-                        if let Some(seg) = segments.last_mut() {
-                            seg.push(step);
-                        }
-                    } else {
-                        segments.push(vec![step]);
-                        outside.push(false);
-                    }
-                }
-                StepKind::Reject(_) => {}
-            }
-        }
-        // The tracking row needs a transaction to ride in.
-        if outside.last() != Some(&false) {
-            segments.push(Vec::new());
-            outside.push(false);
-        }
-
-        let started = Instant::now();
-        let mut executed = 0;
-        let mut committed_any = false;
+        let (segments, notes) = segments(&steps, opts.dry_run);
+        let mut run = Run {
+            tracker: self,
+            m,
+            opts,
+            started: Instant::now(),
+            executed: 0,
+            committed: false,
+        };
         let last = segments.len() - 1;
         for (i, seg) in segments.iter().enumerate() {
-            let failed = if outside[i] {
-                let step = seg[0];
-                set_timeouts(client, opts, false)?;
-                let r = client.batch_execute(&step.stmt.sql).map_err(|e| (step, e));
-                let _ = client.batch_execute("RESET lock_timeout; RESET statement_timeout");
-                r.err()
-            } else {
-                let mut tx = client
-                    .transaction()
-                    .map_err(|e| query_error("starting the migration's transaction", &e))?;
-                set_timeouts(&mut tx, opts, true)?;
-                let mut failed = None;
-                for step in seg {
-                    if let Err(e) = tx.batch_execute(&step.stmt.sql) {
-                        failed = Some((*step, e));
-                        break;
-                    }
-                    executed += 1;
-                }
-                if failed.is_none() {
-                    if i == last && !opts.dry_run {
-                        let rec = Record {
-                            version: m.version.to_string(),
-                            name: m.name.to_string(),
-                            checksum: m.checksum.to_string(),
-                            execution_time_ms: Some(started.elapsed().as_millis() as i64),
-                            applied_by: Some(m.applied_by.to_string()),
-                            success: true,
-                            error: None,
-                            batch: m.batch,
-                            baseline: false,
-                        };
-                        let id = self.record(&mut tx, &rec)?;
-                        tx.commit()
-                            .map_err(|e| query_error("committing the migration", &e))?;
-                        return Ok(ExecOutcome::Applied(Execution {
-                            id: Some(id),
-                            dry_run: false,
-                            execution_time_ms: rec.execution_time_ms.unwrap_or(0),
-                            statements: executed,
-                            transactions: outside.iter().filter(|o| !**o).count(),
-                            notes,
-                        }));
-                    }
-                    if opts.dry_run {
-                        tx.rollback()
-                            .map_err(|e| query_error("rolling back the dry run", &e))?;
-                    } else {
-                        tx.commit()
-                            .map_err(|e| query_error("committing the migration", &e))?;
-                    }
-                }
-                failed
+            let outcome = match seg {
+                Segment::Alone(step) => run.alone(client, step),
+                Segment::Transaction(steps) => run.transaction(client, steps, i == last),
             };
-            if let Some((step, e)) = failed {
-                return Err(self.fail(client, m, opts, step, &e, committed_any, started));
+            match outcome {
+                Ok(Some(id)) => {
+                    return Ok(ExecOutcome::Applied(Execution {
+                        id: Some(id),
+                        dry_run: false,
+                        execution_time_ms: run.elapsed_ms(),
+                        statements: run.executed,
+                        transactions: segments
+                            .iter()
+                            .filter(|s| matches!(s, Segment::Transaction(_)))
+                            .count(),
+                        notes,
+                    }))
+                }
+                Ok(None) => {}
+                Err(StepError::Statement(step, e)) => return Err(run.fail(client, step, &e)),
+                Err(StepError::Other(e)) => return Err(e),
             }
-            if outside[i] {
-                executed += 1;
-            }
-            committed_any = !opts.dry_run;
         }
         Ok(ExecOutcome::Applied(Execution {
             id: None,
             dry_run: true,
-            execution_time_ms: started.elapsed().as_millis() as i64,
-            statements: executed,
+            execution_time_ms: run.elapsed_ms(),
+            statements: run.executed,
             transactions: 1,
             notes,
         }))
     }
+}
 
-    #[allow(clippy::too_many_arguments)]
-    fn fail(
-        &self,
+/// A piece of a migration's execution: a transaction, or one statement
+/// that cannot run inside one.
+enum Segment<'s, 'a> {
+    Transaction(Vec<&'s Step<'a>>),
+    Alone(&'s Step<'a>),
+}
+
+/// Group the steps into segments in file order. The last segment is always
+/// a transaction: the tracking row rides in it.
+fn segments<'s, 'a>(steps: &'s [Step<'a>], dry_run: bool) -> (Vec<Segment<'s, 'a>>, Vec<ExecNote>) {
+    let mut segments: Vec<Segment> = Vec::new();
+    let mut notes = Vec::new();
+    for step in steps {
+        let note = |message: String| ExecNote {
+            line: step.stmt.line,
+            message,
+        };
+        match &step.kind {
+            StepKind::Skip(reason) => notes.push(note(reason.clone())),
+            StepKind::Outside(what) if dry_run => notes.push(note(format!(
+                "{what} not run: it cannot run inside the dry run's rolled-back transaction"
+            ))),
+            StepKind::Outside(what) => {
+                notes.push(note(format!(
+                    "{what} cannot run inside a transaction block: ran on its own, outside the migration's transaction"
+                )));
+                segments.push(Segment::Alone(step));
+            }
+            StepKind::Run => match segments.last_mut() {
+                Some(Segment::Transaction(v)) => v.push(step),
+                _ => segments.push(Segment::Transaction(vec![step])),
+            },
+            StepKind::Reject(_) => {}
+        }
+    }
+    if !matches!(segments.last(), Some(Segment::Transaction(_))) {
+        segments.push(Segment::Transaction(Vec::new()));
+    }
+    (segments, notes)
+}
+
+enum StepError<'s, 'a> {
+    Statement(&'s Step<'a>, postgres::Error),
+    Other(ExecFailure),
+}
+
+impl From<Error> for StepError<'_, '_> {
+    fn from(e: Error) -> Self {
+        StepError::Other(ExecFailure::Database(e))
+    }
+}
+
+impl From<ExecFailure> for StepError<'_, '_> {
+    fn from(e: ExecFailure) -> Self {
+        StepError::Other(e)
+    }
+}
+
+/// The state of one `execute_migration`.
+struct Run<'r> {
+    tracker: &'r Tracker,
+    m: &'r Migration<'r>,
+    opts: &'r ExecOptions,
+    started: Instant,
+    executed: usize,
+    /// Something was committed already: a later failure leaves the
+    /// database changed.
+    committed: bool,
+}
+
+impl Run<'_> {
+    fn elapsed_ms(&self) -> i64 {
+        self.started.elapsed().as_millis() as i64
+    }
+
+    fn record(&self, success: bool, error: Option<String>) -> Record {
+        Record {
+            version: self.m.version.to_string(),
+            name: self.m.name.to_string(),
+            checksum: self.m.checksum.to_string(),
+            execution_time_ms: Some(self.elapsed_ms()),
+            applied_by: Some(self.m.applied_by.to_string()),
+            success,
+            error,
+            batch: self.m.batch,
+            baseline: false,
+        }
+    }
+
+    /// A statement that cannot run in a transaction block, with the
+    /// timeouts set for the session around it.
+    fn alone<'s, 'a>(
+        &mut self,
         client: &mut Client,
-        m: &Migration,
-        opts: &ExecOptions,
-        step: &Step,
-        e: &postgres::Error,
-        committed_before: bool,
-        started: Instant,
-    ) -> ExecFailure {
+        step: &'s Step<'a>,
+    ) -> Result<Option<i64>, StepError<'s, 'a>> {
+        set_timeouts(client, self.opts, false)?;
+        let result = client.batch_execute(&step.stmt.sql);
+        let _ = client.batch_execute("RESET lock_timeout; RESET statement_timeout");
+        result.map_err(|e| StepError::Statement(step, e))?;
+        self.executed += 1;
+        self.committed = true;
+        Ok(None)
+    }
+
+    /// One transaction; the final one also writes the tracking row and
+    /// returns its id. A dry run rolls back instead of committing.
+    fn transaction<'s, 'a>(
+        &mut self,
+        client: &mut Client,
+        steps: &[&'s Step<'a>],
+        last: bool,
+    ) -> Result<Option<i64>, StepError<'s, 'a>> {
+        let mut tx = client
+            .transaction()
+            .map_err(|e| query_error("starting the migration's transaction", &e))?;
+        set_timeouts(&mut tx, self.opts, true)?;
+        for step in steps {
+            // Dropping `tx` on the way out rolls it back.
+            tx.batch_execute(&step.stmt.sql)
+                .map_err(|e| StepError::Statement(step, e))?;
+            self.executed += 1;
+        }
+        if self.opts.dry_run {
+            tx.rollback()
+                .map_err(|e| query_error("rolling back the dry run", &e))?;
+            return Ok(None);
+        }
+        let id = if last {
+            Some(self.tracker.record(&mut tx, &self.record(true, None))?)
+        } else {
+            None
+        };
+        tx.commit()
+            .map_err(|e| query_error("committing the migration", &e))?;
+        self.committed = true;
+        Ok(id)
+    }
+
+    /// Describe a failed statement and record the attempt, after the
+    /// rollback, in a transaction of its own.
+    fn fail(&self, client: &mut Client, step: &Step, e: &postgres::Error) -> ExecFailure {
         let db = e.as_db_error();
         let (line, column) = match db.and_then(|d| d.position()) {
             Some(ErrorPosition::Original(p)) => super::position_in(
@@ -535,31 +589,26 @@ impl Tracker {
             ),
             _ => (step.stmt.line, step.stmt.column),
         };
-        let message = error_text(e);
         let mut failure = StatementFailure {
-            file: m.file.to_path_buf(),
+            file: self.m.file.to_path_buf(),
             line,
             column: Some(column),
             statement: replay::first_line(&step.stmt.sql),
-            message: message.clone(),
+            message: error_text(e),
             sqlstate: db.map(|d| d.code().code().to_string()),
-            committed_before,
+            committed_before: self.committed,
             recorded: false,
         };
-        if !opts.dry_run && !client.is_closed() {
-            let rec = Record {
-                version: m.version.to_string(),
-                name: m.name.to_string(),
-                checksum: m.checksum.to_string(),
-                execution_time_ms: Some(started.elapsed().as_millis() as i64),
-                applied_by: Some(m.applied_by.to_string()),
-                success: false,
-                error: Some(format!("line {line}: {}: {message}", failure.statement)),
-                batch: m.batch,
-                baseline: false,
-            };
+        if !self.opts.dry_run && !client.is_closed() {
+            let rec = self.record(
+                false,
+                Some(format!(
+                    "line {line}: {}: {}",
+                    failure.statement, failure.message
+                )),
+            );
             let recorded = client.transaction().ok().and_then(|mut tx| {
-                self.record(&mut tx, &rec).ok()?;
+                self.tracker.record(&mut tx, &rec).ok()?;
                 tx.commit().ok()
             });
             failure.recorded = recorded.is_some();
