@@ -435,6 +435,20 @@ impl Tracker {
             notes,
         }))
     }
+
+    /// `execute_migration` with everything rolled back and nothing recorded.
+    pub fn dry_run(
+        &self,
+        client: &mut Client,
+        m: &Migration,
+        opts: &ExecOptions,
+    ) -> std::result::Result<ExecOutcome, ExecFailure> {
+        let opts = ExecOptions {
+            dry_run: true,
+            ..opts.clone()
+        };
+        self.execute_migration(client, m, &opts)
+    }
 }
 
 /// A piece of a migration's execution: a transaction, or one statement
@@ -1079,7 +1093,7 @@ mod tests {
         let t = Tracker::new("touchpoint");
         let s = stmts("create table a (id int);\ncreate index concurrently a_id on a (id);\n");
         let out = t
-            .execute_migration(&mut c, &migration("03", "abc", &s), &opts(true))
+            .dry_run(&mut c, &migration("03", "abc", &s), &opts(false))
             .unwrap();
         let ExecOutcome::Applied(ex) = out else {
             panic!()
