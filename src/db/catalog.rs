@@ -198,9 +198,6 @@ pub struct Publication {
     pub tables: Vec<String>,
 }
 
-/// Schemas that are never user schemas.
-pub const SYSTEM_SCHEMAS: &[&str] = &["pg_catalog", "information_schema", "pg_toast"];
-
 /// The schemas `introspect` should skip besides the system ones: the
 /// tracking schema and those the Supabase prelude (or Supabase itself)
 /// provides.
