@@ -4,6 +4,7 @@
 //! Data flows one way: workspace -> sql -> schema -> analysis / lint / patch /
 //! bridge / header -> db -> report. Commands in `commands` wire them together.
 
+pub mod db;
 pub mod error;
 pub mod report;
 pub mod sql;
