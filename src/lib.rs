@@ -4,21 +4,21 @@
 //! Data flows one way: workspace -> sql -> schema -> analysis / lint / patch /
 //! bridge / header -> db -> report. Commands in `commands` wire them together.
 
+pub mod analysis;
+pub mod ast;
+pub mod bridge;
+pub mod cli;
+pub mod commands;
 pub mod db;
 pub mod error;
+pub mod header;
+pub mod history;
+pub mod lint;
+pub mod patch;
 pub mod report;
+pub mod schema;
 pub mod sql;
+pub mod text;
 pub mod workspace;
 
 pub use error::{Error, Result};
-pub mod ast;
-pub mod schema;
-pub mod bridge;
-pub mod commands;
-pub mod header;
-pub mod history;
-pub mod text;
-pub mod analysis;
-pub mod lint;
-pub mod cli;
-pub mod patch;
