@@ -249,3 +249,103 @@ mod tests {
         assert_ne!(checksum(&a), checksum(&c));
     }
 }
+
+/// The sum file: checksums of finalized migrations, in the spirit of
+/// atlas.sum. Each line holds a migration's path (relative to
+/// `migration_history/`) and the SHA-256 of its bytes; the first line holds
+/// a hash chained over all entries in order, so an edited, deleted,
+/// reordered or hand-added entry is caught.
+pub const SUM_FILE: &str = "touchpoint.sum";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SumFile {
+    /// Recorded chain hash (first line).
+    pub chain: String,
+    /// (path relative to the history folder, sha256 of the file, line).
+    pub entries: Vec<(String, String, usize)>,
+}
+
+pub fn file_hash(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+impl SumFile {
+    pub fn parse(text: &str) -> SumFile {
+        let mut s = SumFile::default();
+        for (i, line) in text.lines().enumerate() {
+            let l = line.trim();
+            if l.is_empty() || l.starts_with('#') {
+                continue;
+            }
+            if let Some(h) = l.strip_prefix("h1:") {
+                if s.chain.is_empty() && s.entries.is_empty() {
+                    s.chain = h.to_string();
+                    continue;
+                }
+            }
+            if let Some((path, hash)) = l.rsplit_once(" h1:") {
+                s.entries.push((path.to_string(), hash.to_string(), i + 1));
+            }
+        }
+        s
+    }
+
+    /// The chain over the entries as they stand.
+    pub fn computed_chain(&self) -> String {
+        let mut h = Sha256::new();
+        for (path, hash, _) in &self.entries {
+            h.update(path.as_bytes());
+            h.update(b"\0");
+            h.update(hash.as_bytes());
+            h.update(b"\n");
+        }
+        format!("{:x}", h.finalize())
+    }
+
+    /// Add or replace one entry, keeping entries sorted by path.
+    pub fn set(&mut self, path: &str, hash: &str) {
+        self.entries.retain(|(p, _, _)| p != path);
+        self.entries.push((path.to_string(), hash.to_string(), 0));
+        self.entries.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::from(
+            "# touchpoint.sum: SHA-256 of every finalized migration, written by touchpoint finalize.\n\
+             # Do not edit by hand: `touchpoint check` compares it with the files.\n",
+        );
+        out.push_str(&format!("h1:{}\n", self.computed_chain()));
+        for (p, h, _) in &self.entries {
+            out.push_str(&format!("{p} h1:{h}\n"));
+        }
+        out
+    }
+}
+
+/// Path of a migration relative to the history folder, with `/`.
+pub fn sum_key(ws: &Workspace, path: &Path) -> String {
+    path.strip_prefix(ws.history_dir())
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+#[cfg(test)]
+mod sum_tests {
+    use super::*;
+
+    #[test]
+    fn sum_file_round_trips_and_chains() {
+        let mut s = SumFile::default();
+        s.set("2026-10/b.sql", "bb");
+        s.set("2026-09/a.sql", "aa");
+        let text = s.render();
+        let p = SumFile::parse(&text);
+        assert_eq!(p.chain, p.computed_chain());
+        assert_eq!(p.entries[0].0, "2026-09/a.sql");
+        // Reordering the entries breaks the chain.
+        let swapped = text.replace("2026-09/a.sql h1:aa\n2026-10/b.sql h1:bb", "2026-10/b.sql h1:bb\n2026-09/a.sql h1:aa");
+        let q = SumFile::parse(&swapped);
+        assert_ne!(q.chain, q.computed_chain());
+    }
+}

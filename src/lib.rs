@@ -13,6 +13,7 @@ pub mod db;
 pub mod error;
 pub mod header;
 pub mod history;
+pub mod journal;
 pub mod lint;
 pub mod patch;
 pub mod report;

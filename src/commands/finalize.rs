@@ -1,0 +1,417 @@
+//! `touchpoint finalize FILE`: touchpoint 2. Execute a reviewed migration,
+//! patch `current_schema` in place, prove that the patched files describe
+//! exactly the database the migration produced, regenerate the bridge docs
+//! of the affected tables, tick the header: all or nothing.
+//!
+//! Order of work, so that nothing is written before everything is known:
+//! plan the patch in memory; on a throwaway database replay the old files,
+//! run the migration, replay the patched files in a second database and
+//! compare the catalogs; plan the docs, the header and the sum file; stage
+//! all of it in the journal; commit the migration on the target; write the
+//! files; remove the journal.
+
+use crate::analysis;
+use crate::bridge;
+use crate::commands::ExitStatus;
+use crate::db::{self, catalog, replay, tracking, Embedded};
+use crate::error::{Error, Result};
+use crate::header::{self, State};
+use crate::history::{self, Migration, SumFile};
+use crate::journal::{self, Journal, Phase, StagedFile};
+use crate::patch;
+use crate::report::{self, Diagnostic};
+use crate::schema::Schema;
+use crate::sql::{self, SqlFile};
+use crate::workspace::Workspace;
+use pg_query::NodeEnum;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Default)]
+pub struct FinalizeOpts {
+    pub file: PathBuf,
+    pub database_url: Option<String>,
+    pub dry_run: bool,
+    pub no_execute: bool,
+    pub applied_via: Option<String>,
+    /// A `current_schema` that does not replay is an error, not a warning.
+    pub strict: bool,
+    /// `YYYY-MM-DD` recorded as the execution date; today when absent.
+    pub date: Option<String>,
+}
+
+/// Where the migration is committed.
+enum Target {
+    /// The throwaway database of the proof is the only execution.
+    Embedded,
+    Url(String),
+    /// Applied elsewhere; the text says where.
+    Elsewhere(String),
+}
+
+pub fn run(ws: &Workspace, opts: &FinalizeOpts, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitStatus> {
+    let wait = Duration::from_secs(ws.config.database.advisory_lock_wait_seconds);
+    let _lock = journal::lock(ws, wait)?;
+    recover(ws, err)?;
+
+    let path = ws.resolve_user_path(&opts.file)?;
+    let m = Migration::load(ws, &path)?;
+    let display = m.entry.display.clone();
+    if m.state() == State::Finalized {
+        let _ = writeln!(out, "{} is already finalized: nothing to do", display.display());
+        return Ok(ExitStatus::Success);
+    }
+    let sum = m.checksum();
+    if let Some(failure) = review_gate(ws, &m, &sum) {
+        let _ = write!(out, "{}", report::render_human(&[failure]));
+        return Ok(ExitStatus::Failure);
+    }
+    let target = match (&opts.no_execute, &opts.applied_via) {
+        (true, Some(via)) => Target::Elsewhere(via.clone()),
+        (true, None) => return Err(Error::usage("--no-execute needs --applied-via TEXT").help("say where it was applied, e.g. --applied-via 'Supabase SQL editor (production)'")),
+        _ => match db::resolve_url(opts.database_url.as_deref(), &ws.config) {
+            Some(u) => Target::Url(u),
+            None => Target::Embedded,
+        },
+    };
+    let statements = tracking::statements_from(&m.sql)?;
+    let version = m.entry.version();
+    let title = m.title();
+
+    // 1. The patch, in memory.
+    let schema = Schema::load(ws)?;
+    let note = ws.config.finalize.notes.then(|| format!("-- Migration {version}: {title}"));
+    let patched = patch::patch(&schema.files, &m.sql, &patch::Options { note })?;
+    let mut new_files: Vec<SqlFile> = schema.files.clone();
+    for f in &patched.files {
+        new_files[f.index] = sql::parse(&f.path, f.new.clone())?;
+    }
+
+    // 2. The proof, on a throwaway database.
+    let proof = prove(ws, &schema.files, &new_files, &m, &statements, &sum, opts.strict, err)?;
+    match &proof {
+        Proof::Drift(diffs) => {
+            let mut d: Vec<Diagnostic> = patched.unmapped.clone();
+            for x in diffs {
+                d.push(
+                    Diagnostic::error("drift", format!("{x}"))
+                        .file(&display)
+                        .help("the patched current_schema differs here from the database the migration produced; edit current_schema by hand for this object, then finalize again"),
+                );
+            }
+            let _ = write!(out, "{}", report::render_human(&d));
+            let _ = writeln!(out, "finalize stopped before writing anything: current_schema would not match the migrated database");
+            return Ok(ExitStatus::Failure);
+        }
+        Proof::Skipped(why) => {
+            let _ = writeln!(err, "WARNING: no-drift proof skipped: {why}");
+            if !patched.unmapped.is_empty() {
+                let _ = write!(out, "{}", report::render_human(&patched.unmapped));
+                return Ok(ExitStatus::Failure);
+            }
+        }
+        Proof::Passed => {}
+    }
+
+    // 3. Docs, header, sum file.
+    let new_schema = Schema::build(new_files.clone());
+    let docs = bridge::discover(ws)?;
+    let a = analysis::analyze(&schema, &m.sql, &docs, &|p| ws.display(p), 0);
+    let tables: Vec<String> = a.affected_tables.iter().filter(|t| new_schema.table(t).is_some()).map(|t| t.to_string()).collect();
+    let doc_changes = if tables.is_empty() { Vec::new() } else { bridge::plan(ws, &new_schema, &tables, &renames(&m.sql))? };
+    let date = opts.date.clone().unwrap_or_else(|| chrono::Local::now().date_naive().to_string());
+    let mut schema_boxes: Vec<(String, Vec<String>)> = Vec::new();
+    for c in &patched.changes {
+        let p = c.path.display().to_string();
+        match schema_boxes.iter_mut().find(|(x, _)| *x == p) {
+            Some((_, notes)) => notes.push(format!("Line {}: {}", c.line, c.what)),
+            None => schema_boxes.push((p, vec![format!("Line {}: {}", c.line, c.what)])),
+        }
+    }
+    let doc_boxes = a
+        .docs
+        .iter()
+        .map(|(p, exists)| {
+            let reason = if *exists { String::new() } else { "no doc of this tier exists for the table".to_string() };
+            (*exists, p.display().to_string(), reason)
+        })
+        .collect();
+    let executed = match &target {
+        Target::Embedded => format!("Applied to embedded throwaway database on {date} via touchpoint finalize"),
+        Target::Url(u) => format!("Applied to {} on {date} via touchpoint finalize", db::redact(u)),
+        Target::Elsewhere(via) => format!("Applied to {via} on {date} (recorded by touchpoint finalize --no-execute)"),
+    };
+    let new_migration = header::tick(&m.sql.text, &header::Ticks { schema_files: schema_boxes, docs: doc_boxes, executed })?;
+    let sum_path = ws.history_dir().join(history::SUM_FILE);
+    let old_sum = std::fs::read_to_string(&sum_path).ok();
+    let mut sums = old_sum.as_deref().map(SumFile::parse).unwrap_or_default();
+    sums.set(&history::sum_key(ws, &path), &history::file_hash(new_migration.as_bytes()));
+
+    let mut staged: Vec<StagedFile> = Vec::new();
+    let mut stage = |rel: PathBuf, old: Option<&str>, new: String| {
+        if old != Some(new.as_str()) {
+            staged.push(StagedFile { path: rel, old_hash: old.map(|o| history::file_hash(o.as_bytes())), new });
+        }
+    };
+    for f in &patched.files {
+        stage(f.path.clone(), Some(&f.old), f.new.clone());
+    }
+    for d in &doc_changes {
+        stage(ws.display(&d.path), d.old.as_deref(), d.new.clone());
+    }
+    stage(display.clone(), Some(&m.sql.text), new_migration);
+    stage(ws.display(&sum_path), old_sum.as_deref(), sums.render());
+
+    if opts.dry_run {
+        if let Target::Url(u) = &target {
+            let _ = writeln!(err, "dry run of the migration on {} (rolled back)", db::redact(u));
+            let mut client = db::connect(u)?;
+            let tm = tracking_migration(&display, &version, &title, &sum, &statements);
+            tracking::Tracker::from_config(&ws.config.database)
+                .dry_run(&mut client, &tm, &tracking::ExecOptions::from_config(&ws.config.database, true))
+                .map_err(Error::from)?;
+        }
+        for f in &staged {
+            let old = std::fs::read_to_string(ws.root.join(&f.path)).unwrap_or_default();
+            let d = similar::TextDiff::from_lines(&old, &f.new);
+            let name = f.path.display().to_string();
+            let _ = write!(out, "{}", d.unified_diff().context_radius(2).header(&format!("a/{name}"), &format!("b/{name}")));
+        }
+        print_reported(out, &patched);
+        let _ = writeln!(out, "dry run: nothing was written");
+        return Ok(ExitStatus::Success);
+    }
+
+    // 4. Stage, commit on the target, write.
+    let mut j = Journal {
+        migration: display.clone(),
+        version: version.clone(),
+        checksum: sum.clone(),
+        target: match &target {
+            Target::Url(u) => Some(db::redact(u)),
+            _ => None,
+        },
+        phase: if matches!(target, Target::Url(_)) { Phase::Prepared } else { Phase::Committed },
+        files: staged,
+    };
+    journal::verify(ws, &j)?;
+    journal::write(ws, &j)?;
+    if let Target::Url(u) = &target {
+        let _ = writeln!(err, "executing the migration on {}", db::redact(u));
+        let result = execute_on(ws, u, &display, &version, &title, &sum, &statements);
+        match result {
+            Ok(msg) => {
+                let _ = writeln!(err, "{msg}");
+            }
+            Err(e) => {
+                journal::remove(ws)?;
+                return Err(e);
+            }
+        }
+        j.phase = Phase::Committed;
+        journal::write(ws, &j)?;
+    }
+    journal::apply(ws, &j)?;
+    journal::remove(ws)?;
+
+    for f in &j.files {
+        let _ = writeln!(out, "wrote {}", f.path.display());
+    }
+    print_reported(out, &patched);
+    let _ = writeln!(out, "finalized {}", display.display());
+    Ok(ExitStatus::Success)
+}
+
+fn print_reported(out: &mut dyn Write, patched: &patch::Outcome) {
+    for r in &patched.reported {
+        let _ = writeln!(out, "note: {r}");
+    }
+}
+
+/// `None` when the migration may be finalized; else why not.
+fn review_gate(ws: &Workspace, m: &Migration, sum: &str) -> Option<Diagnostic> {
+    if !ws.config.review.required {
+        return None;
+    }
+    let d = |msg: &str, help: &str| Some(Diagnostic::error("review", msg).file(&m.entry.display).help(help));
+    match m.header.as_ref().and_then(|h| h.review()) {
+        None => d(
+            "the migration has not been approved",
+            "run `touchpoint approve FILE --by NAME` after review (or set [review] required = false)",
+        ),
+        Some(r) if r.checksum.as_deref() != Some(sum) => d(
+            &format!("the SQL changed after it was approved by {} on {}", r.by, r.date),
+            "have the change reviewed and run `touchpoint approve` again",
+        ),
+        Some(_) => None,
+    }
+}
+
+enum Proof {
+    Passed,
+    Drift(Vec<catalog::CatalogDiff>),
+    Skipped(String),
+}
+
+/// Old files + migration versus patched files, on a throwaway cluster.
+#[allow(clippy::too_many_arguments)]
+fn prove(
+    ws: &Workspace,
+    old: &[SqlFile],
+    new: &[SqlFile],
+    m: &Migration,
+    statements: &[tracking::MigrationStatement],
+    sum: &str,
+    strict: bool,
+    err: &mut dyn Write,
+) -> Result<Proof> {
+    let _ = writeln!(err, "starting the embedded database");
+    let emb = match Embedded::start() {
+        Ok(e) => e,
+        Err(e) if !strict => return Ok(Proof::Skipped(format!("no throwaway database: {e}"))),
+        Err(e) => return Err(e),
+    };
+    let prelude = &ws.config.database.prelude;
+    let exclude = catalog::default_exclusions(&ws.config.database.tracking_schema);
+    emb.create_database("tp_before", None)?;
+    let mut before = emb.connect("tp_before")?;
+    replay::apply_prelude(&mut before, prelude)?;
+    let _ = writeln!(err, "replaying current_schema ({} files)", old.len());
+    if let Err(f) = replay::replay(&mut before, old) {
+        let e: Error = f.into();
+        if strict {
+            return Err(e);
+        }
+        return Ok(Proof::Skipped(format!(
+            "current_schema does not replay on an empty database: {e}; the migration was not tried against it"
+        )));
+    }
+    let _ = writeln!(err, "executing the migration on the throwaway database");
+    let version = m.entry.version();
+    let title = m.title();
+    let tm = tracking_migration(&m.entry.display, &version, &title, sum, statements);
+    let tracker = tracking::Tracker::from_config(&ws.config.database);
+    tracker
+        .execute_migration(&mut before, &tm, &tracking::ExecOptions::from_config(&ws.config.database, false))
+        .map_err(|f| {
+            let e: Error = f.into();
+            let d = e.diagnostic().clone();
+            Error::from(Diagnostic { message: format!("the migration fails on the schema it was written for: {}", d.message), ..d })
+        })?;
+    emb.create_database("tp_after", None)?;
+    let mut after = emb.connect("tp_after")?;
+    replay::apply_prelude(&mut after, prelude)?;
+    let _ = writeln!(err, "replaying the patched current_schema");
+    if let Err(f) = replay::replay(&mut after, new) {
+        let e: Error = f.into();
+        let d = e.diagnostic().clone();
+        return Err(Error::from(Diagnostic {
+            message: format!("the patched current_schema does not replay: {}", d.message),
+            help: Some("touchpoint placed an object before something it needs; move it by hand in current_schema and finalize again".into()),
+            ..d
+        }));
+    }
+    let _ = writeln!(err, "comparing catalogs");
+    let a = catalog::introspect(&mut before, &exclude)?;
+    let b = catalog::introspect(&mut after, &exclude)?;
+    // Column order is reported by the catalog diff but is not drift: a
+    // column added to a table whose later columns come from ALTERs in the
+    // schema files sits in another position, with the same definition.
+    let diffs: Vec<catalog::CatalogDiff> = catalog::diff(&a, &b).into_iter().filter(|d| !d.detail.contains("column order")).collect();
+    Ok(if diffs.is_empty() { Proof::Passed } else { Proof::Drift(diffs) })
+}
+
+fn tracking_migration<'a>(
+    file: &'a std::path::Path,
+    version: &'a str,
+    name: &'a str,
+    checksum: &'a str,
+    statements: &'a [tracking::MigrationStatement],
+) -> tracking::Migration<'a> {
+    tracking::Migration {
+        file,
+        version,
+        name,
+        checksum,
+        statements,
+        applied_by: applied_by_static(),
+        batch: None,
+    }
+}
+
+/// `user@host`, computed once.
+fn applied_by_static() -> &'static str {
+    static BY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BY.get_or_init(|| {
+        let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+        let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "localhost".into());
+        format!("{user}@{host}")
+    })
+}
+
+fn execute_on(
+    ws: &Workspace,
+    url: &str,
+    display: &std::path::Path,
+    version: &str,
+    title: &str,
+    sum: &str,
+    statements: &[tracking::MigrationStatement],
+) -> Result<String> {
+    let mut client = db::connect(url)?;
+    let tracker = tracking::Tracker::from_config(&ws.config.database);
+    let tm = tracking_migration(display, version, title, sum, statements);
+    let opts = tracking::ExecOptions::from_config(&ws.config.database, false);
+    let wait = Duration::from_secs(ws.config.database.advisory_lock_wait_seconds);
+    let outcome = tracker.with_advisory_lock(&mut client, wait, |c| tracker.execute_migration(c, &tm, &opts).map_err(Error::from))?;
+    Ok(match outcome {
+        tracking::ExecOutcome::Applied(e) => format!("applied in {} ms ({} statements)", e.execution_time_ms, e.statements),
+        tracking::ExecOutcome::AlreadyApplied(row) => format!("already applied on {} (same checksum): files only", row.applied_at.date_naive()),
+    })
+}
+
+/// Renamed columns, so the docs keep their prose under the new name.
+fn renames(m: &SqlFile) -> Vec<(String, String, String)> {
+    m.statements
+        .iter()
+        .filter_map(|s| match &s.node {
+            NodeEnum::RenameStmt(r) if pg_query::protobuf::ObjectType::try_from(r.rename_type) == Ok(pg_query::protobuf::ObjectType::ObjectColumn) => {
+                Some((crate::ast::range_var(&r.relation).to_string(), r.subname.clone(), r.newname.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Finish what an interrupted finalize left in the journal.
+pub fn recover(ws: &Workspace, err: &mut dyn Write) -> Result<()> {
+    let Some(j) = journal::read(ws)? else { return Ok(()) };
+    let forward = match (j.phase, &j.target) {
+        (Phase::Committed, _) => true,
+        (Phase::Prepared, None) => false,
+        (Phase::Prepared, Some(_)) => {
+            // The journal holds the redacted URL; the live one comes from
+            // the environment or the configuration.
+            match db::resolve_url(None, &ws.config) {
+                Some(u) => {
+                    let mut c = db::connect(&u)?;
+                    let t = tracking::Tracker::from_config(&ws.config.database);
+                    t.exists(&mut c)? && t.lookup(&mut c, &j.version)?.is_some_and(|r| r.checksum == j.checksum && r.success)
+                }
+                None => {
+                    return Err(Error::new("journal", "an interrupted finalize waits for its database to tell whether it committed")
+                        .file(journal::path(ws))
+                        .help("set DATABASE_URL to the database it ran against and run finalize again"))
+                }
+            }
+        }
+    };
+    if forward {
+        let _ = writeln!(err, "completing the interrupted finalize of {}", j.migration.display());
+        journal::apply(ws, &j)?;
+    } else {
+        let _ = writeln!(err, "discarding the interrupted finalize of {} (its migration never committed)", j.migration.display());
+    }
+    journal::remove(ws)
+}
