@@ -45,7 +45,7 @@ pub fn regenerate(old: &str, facts: &TableFacts, renames: &[(String, String)]) -
         Value::from(facts.source_compact()),
         |m| {
             m.keys()
-                .position(|k| k == "fields" || k == "columns")
+                .position(|k| ["fields", "columns", "field_definitions"].contains(&k.as_str()))
                 .unwrap_or(m.len())
         },
     );
@@ -119,7 +119,7 @@ pub fn regenerate(old: &str, facts: &TableFacts, renames: &[(String, String)]) -
 }
 
 fn find_container(doc: &Map<String, Value>) -> Container {
-    for key in ["fields", "columns"] {
+    for key in ["fields", "columns", "field_definitions"] {
         match doc.get(key) {
             Some(Value::Object(_)) => return Container::Object(key.into()),
             Some(Value::Array(items)) => {

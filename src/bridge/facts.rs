@@ -209,7 +209,7 @@ impl TableFacts {
 /// An ALTER TABLE statement that changes what the table's columns are.
 /// ENABLE ROW LEVEL SECURITY, indexes and the like do not belong in the
 /// table-structure block.
-fn changes_columns(node: &NodeEnum) -> bool {
+pub(crate) fn changes_columns(node: &NodeEnum) -> bool {
     use pg_query::protobuf::AlterTableType as T;
     match node {
         NodeEnum::AlterTableStmt(a) => a.cmds.iter().any(|c| match &c.node {
@@ -234,6 +234,15 @@ fn changes_columns(node: &NodeEnum) -> bool {
             )
         }
         _ => false,
+    }
+}
+
+/// The unqualified name of the relation an ALTER TABLE or RENAME names.
+pub(crate) fn altered_relation(node: &NodeEnum) -> Option<&str> {
+    match node {
+        NodeEnum::AlterTableStmt(a) => a.relation.as_ref().map(|r| r.relname.as_str()),
+        NodeEnum::RenameStmt(r) => r.relation.as_ref().map(|r| r.relname.as_str()),
+        _ => None,
     }
 }
 
@@ -366,7 +375,10 @@ fn column_facts(schema: &Schema, table: &Table, col: &Column) -> ColumnFacts {
         type_name: display_type(&col.type_name),
         compact_type: compact_type(&col.type_name),
         nullable: !col.not_null && !primary_key,
-        default: col.default.clone(),
+        default: col
+            .default
+            .as_deref()
+            .map(|d| catalog_default(d, &col.type_name)),
         generated: col.generated.clone(),
         identity: col.identity.clone(),
         primary_key,
@@ -380,6 +392,42 @@ fn column_facts(schema: &Schema, table: &Table, col: &Column) -> ColumnFacts {
             .or_else(|| col.inline_comment.clone())
             .filter(|c| !c.is_empty()),
     }
+}
+
+/// A quoted literal default as the catalog stores it, cast to the column's
+/// type (`'uploaded'::text`, `'{}'::text[]`), which is also how `\d` and
+/// `information_schema` show it. Other defaults are shown as written.
+pub fn catalog_default(default: &str, type_name: &str) -> String {
+    let quoted = default.len() >= 2
+        && default.starts_with('\'')
+        && default.ends_with('\'')
+        && !default[1..default.len() - 1]
+            .replace("''", "")
+            .contains('\'');
+    if !quoted || type_name.is_empty() {
+        return default.to_string();
+    }
+    let ty = display_type(type_name);
+    // Casts drop the type modifier: character varying(20) -> character varying.
+    let dims = ty.len() - ty.trim_end_matches("[]").len();
+    let (base, arrays) = ty.split_at(ty.len() - dims);
+    let mut cast = String::new();
+    let mut depth = 0;
+    for c in base.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ if depth == 0 => cast.push(c),
+            _ => {}
+        }
+    }
+    let cast = cast.split_whitespace().collect::<Vec<_>>().join(" ");
+    let cast = if cast == "character" {
+        "bpchar".to_string()
+    } else {
+        cast
+    };
+    format!("{default}::{cast}{arrays}")
 }
 
 /// Only a list check (`IN (...)`, `= ANY (ARRAY[...])`, `<@ ARRAY[...]`)
@@ -419,5 +467,32 @@ mod tests {
         assert_eq!(compact_type("public.confidence_score"), "confidence_score");
         assert_eq!(compact_type("auth.role"), "auth.role");
         assert_eq!(compact_type("text[]"), "text[]");
+    }
+
+    #[test]
+    fn literal_defaults_carry_the_catalog_cast() {
+        assert_eq!(catalog_default("'x'", "text"), "'x'::text");
+        assert_eq!(catalog_default("'{}'", "text[]"), "'{}'::text[]");
+        assert_eq!(
+            catalog_default("'a'", "character varying(20)"),
+            "'a'::character varying"
+        );
+        assert_eq!(catalog_default("'a'", "character(2)"), "'a'::bpchar");
+        assert_eq!(
+            catalog_default("'now'", "timestamp(3) with time zone"),
+            "'now'::timestamp with time zone"
+        );
+        assert_eq!(
+            catalog_default("'p'", "public.job_status"),
+            "'p'::job_status"
+        );
+        assert_eq!(catalog_default("'{}'::jsonb", "jsonb"), "'{}'::jsonb");
+        assert_eq!(catalog_default("'it''s'", "text"), "'it''s'::text");
+        assert_eq!(catalog_default("'a' || 'b'", "text"), "'a' || 'b'");
+        assert_eq!(
+            catalog_default("now()", "timestamp with time zone"),
+            "now()"
+        );
+        assert_eq!(catalog_default("0", "integer"), "0");
     }
 }

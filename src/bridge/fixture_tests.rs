@@ -214,7 +214,7 @@ fn hand_edits_survive_a_new_column() {
     let lang = &d["fields"]["language_code"];
     assert_eq!(lang["type"], "text");
     assert_eq!(lang["nullable"], false);
-    assert_eq!(lang["default"], "'en'");
+    assert_eq!(lang["default"], "'en'::text");
     assert_eq!(lang["db_comment"], "ISO 639-1 of the text");
     assert_eq!(lang["description"], "TODO: describe language_code");
     assert!(placeholder::is_placeholder(

@@ -23,8 +23,14 @@ static MARKER: LazyLock<Regex> = LazyLock::new(|| {
         .expect("marker regex")
 });
 static SOURCE_LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)database[ \t]+source(?:\*\*|__)?[ \t]*:(?:\*\*|__)?[ \t]*")
+    Regex::new(r"(?i)\b(database[ \t]+source|source(?:[ \t]+file)?|schema[ \t]+source)(?:\*\*|__)?[ \t]*:(?:\*\*|__)?[ \t]*")
         .expect("source regex")
+});
+/// A reference to a schema file: `current_schema/03.sql (lines 12-48)`,
+/// `` `/current_schema/03.sql` ``, `current_schema/03.sql:12-48`.
+static SQL_REF: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(`?)(/?)[^\s`()]+\.sql`?(?::\d+(?:-\d+)?)?(?:[ \t]*\((?:lines?|l\.)[^)]*\))?")
+        .expect("sql ref regex")
 });
 static CREATE_TABLE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\bcreate\s+(?:(?:global\s+|local\s+)?(?:temp|temporary|unlogged)\s+)?table\b")
@@ -207,7 +213,7 @@ fn scan(text: &str) -> Scan {
             Event::Text(t) | Event::Code(t) => {
                 if let Some((_, h, _)) = heading.as_mut() {
                     h.push_str(&t);
-                } else if in_code == 0 && t.to_lowercase().contains("database source") {
+                } else if in_code == 0 && t.to_lowercase().contains("source") {
                     source_hits.push(range.start);
                 }
             }
@@ -366,6 +372,118 @@ fn declared_columns(sql: &str, facts: &TableFacts) -> Option<Vec<String>> {
     Some(table.columns.iter().map(|c| c.name.clone()).collect())
 }
 
+/// The value of the `Database Source:` line and its replacement. Other
+/// labels (`Source:`, `Source file:`) count only when their value names a
+/// `.sql` file, so that an unrelated "Source: pass 1 output" stays alone.
+fn source_value(old: &str, hits: &[usize], facts: &TableFacts) -> Option<(Range<usize>, String)> {
+    for &hit in hits {
+        let start = line_start(old, hit);
+        let end = line_end(old, hit);
+        let line = &old[start..end];
+        let Some(c) = SOURCE_LABEL.captures(line) else {
+            continue;
+        };
+        let m = c.get(0).expect("whole match");
+        let value_start = start + m.end();
+        let value_end = (start + line.trim_end().len()).max(value_start);
+        let old_value = &old[value_start..value_end];
+        let label = c[1].to_lowercase();
+        if !label.starts_with("database") && !old_value.contains(".sql") {
+            continue;
+        }
+        let lines = if facts.line == facts.end_line {
+            format!("line {}", facts.line)
+        } else {
+            format!("lines {}-{}", facts.line, facts.end_line)
+        };
+        // Only the file reference (and its line range) is touchpoint's:
+        // words around it ("- updated 2026-10-01") are kept.
+        let Some(r) = SQL_REF.captures(old_value) else {
+            return Some((
+                value_start..value_end,
+                format!("{} ({lines})", facts.source_path),
+            ));
+        };
+        let whole = r.get(0).expect("whole match");
+        let (tick, slash) = (&r[1], &r[2]);
+        let new_ref = format!("{tick}{slash}{}{tick} ({lines})", facts.source_path);
+        let (from, to) = (value_start + whole.start(), value_start + whole.end());
+        // Markdown hard breaks (two trailing spaces) stay: only the value
+        // itself is replaced.
+        return Some((from..to, new_ref));
+    }
+    None
+}
+
+/// The part of a hand-written sql block that is the table's definition:
+/// its CREATE TABLE statement with the `;`, and the column-changing ALTER
+/// TABLEs right after it. Comments and other statements around it (an
+/// intro comment, indexes, policies) are the author's and stay.
+fn definition_range(content: &str, facts: &TableFacts) -> Option<Range<usize>> {
+    let lexed = crate::sql::split(content).ok()?;
+    let stmts: Vec<(Range<usize>, bool)> = lexed
+        .pieces
+        .iter()
+        .filter_map(|p| match p {
+            crate::sql::Piece::Statement { span, terminated } => {
+                Some((span.start..span.end, *terminated))
+            }
+            crate::sql::Piece::Meta(_) => None,
+        })
+        .collect();
+    let first = stmts.iter().position(|(r, _)| {
+        let t = &content[r.clone()];
+        CREATE_TABLE.is_match(t) && mentions_table(t, facts)
+    })?;
+    let end_of = |(r, terminated): &(Range<usize>, bool)| {
+        if *terminated {
+            content[r.end..]
+                .find(';')
+                .map(|p| r.end + p + 1)
+                .unwrap_or(r.end)
+        } else {
+            r.end
+        }
+    };
+    let start = stmts[first].0.start;
+    let mut end = end_of(&stmts[first]);
+    for st in &stmts[first + 1..] {
+        let own = crate::sql::parse(
+            Path::new("bridge-doc.sql"),
+            content[st.0.clone()].to_string(),
+        )
+        .ok()
+        .and_then(|f| f.statements.into_iter().next())
+        .is_some_and(|s| {
+            super::facts::changes_columns(&s.node)
+                && super::facts::altered_relation(&s.node) == Some(facts.name.name.as_str())
+        });
+        if !own {
+            break;
+        }
+        end = end_of(st);
+    }
+    Some(start..end)
+}
+
+/// Indent every line but the first, which starts where the old text did.
+fn indent_rest(s: &str, indent: &str) -> String {
+    if indent.is_empty() {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    for (i, l) in s.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+            if !l.trim().is_empty() {
+                out.push_str(indent);
+            }
+        }
+        out.push_str(l);
+    }
+    out
+}
+
 fn indent_lines(s: &str, indent: &str) -> String {
     if indent.is_empty() {
         return s.to_string();
@@ -414,8 +532,14 @@ pub fn regenerate(old: &str, facts: &TableFacts) -> Outcome {
                     .line(old[..b.range.start].matches('\n').count() + 1)
                     .help("move the sql block out of the quote, or wrap it in <!-- touchpoint:begin sql --> markers"),
             );
+        } else if let Some(r) = definition_range(&old[b.content.clone()], facts) {
+            let at = b.content.start;
+            columns_before = declared_columns(&old[at + r.start..at + r.end], facts);
+            edits.push((at + r.start..at + r.end, indent_rest(&facts.sql, &b.indent)));
         } else {
-            columns_before = declared_columns(&old[b.content.clone()], facts);
+            // The block does not even lex (an unterminated quote): replace
+            // it whole rather than leave a broken definition.
+            columns_before = None;
             let mut new = indent_lines(&format!("{}\n", facts.sql), &b.indent);
             if !b.closed {
                 new.push_str(&format!("{}```\n", b.indent));
@@ -434,29 +558,8 @@ pub fn regenerate(old: &str, facts: &TableFacts) -> Outcome {
 
     if let Some(r) = region("source") {
         edits.push((r, format!("{}\n", source_line(facts))));
-    } else if let Some(&hit) = s.source_hits.first() {
-        let start = line_start(old, hit);
-        let end = line_end(old, hit);
-        let line = &old[start..end];
-        if let Some(m) = SOURCE_LABEL.find(line) {
-            let value_start = start + m.end();
-            let value_end = start + line.trim_end().len();
-            if value_end >= value_start {
-                let old_value = &old[value_start..value_end];
-                let new_value = if old_value.starts_with('`') {
-                    let text = facts.source_text();
-                    match text.split_once(' ') {
-                        Some((path, rest)) => format!("`{path}` {rest}"),
-                        None => format!("`{text}`"),
-                    }
-                } else {
-                    facts.source_text()
-                };
-                // Markdown hard breaks (two trailing spaces) stay: only the
-                // value itself is replaced.
-                edits.push((value_start..value_end, new_value));
-            }
-        }
+    } else if let Some((r, value)) = source_value(old, &s.source_hits, facts) {
+        edits.push((r, value));
     }
 
     if let Some(r) = region("columns") {
@@ -543,10 +646,59 @@ mod tests {
             "{}",
             out.text
         );
-        let old = "## Table Structure\n\n```sql\ncreate table t (x int);\n";
+        let old = "## Table Structure\n\n```sql\ncreate table t (x int;\n";
+        let out = regenerate(old, &facts());
+        // An unclosed fence is the author's; only the definition changes.
+        assert_eq!(
+            out.text,
+            "## Table Structure\n\n```sql\nCREATE TABLE t (\n    a int, -- note\n    b text\n);\n"
+        );
+        assert_eq!(regenerate(&out.text, &facts()).text, out.text);
+        let old = "## Table Structure\n\n```sql\ncreate table t ('x;\n";
         let out = regenerate(old, &facts());
         assert!(out.text.ends_with("b text\n);\n```\n"), "{}", out.text);
+    }
+
+    #[test]
+    fn only_the_definition_in_a_block_is_replaced() {
+        let old = "## Table Structure\n\n```sql\n-- Pass 1 metrics\ncreate table if not exists public.t (x int);\nalter table t add column y int;\nalter table t enable row level security;\ncreate index t_x on t (x);\n```\n";
+        let out = regenerate(old, &facts());
+        assert_eq!(
+            out.text,
+            "## Table Structure\n\n```sql\n-- Pass 1 metrics\nCREATE TABLE t (\n    a int, -- note\n    b text\n);\nalter table t enable row level security;\ncreate index t_x on t (x);\n```\n"
+        );
+        assert_eq!(
+            out.columns_before,
+            Some(vec!["x".to_string(), "y".to_string()])
+        );
         assert_eq!(regenerate(&out.text, &facts()).text, out.text);
+    }
+
+    #[test]
+    fn source_line_styles() {
+        let f = facts();
+        let v = |line: &str| regenerate(&format!("{line}\n"), &f).text;
+        assert_eq!(
+            v("**Database Source:** `/current_schema/x.sql` (lines 1-2)"),
+            "**Database Source:** `/current_schema/01.sql` (lines 3-6)\n"
+        );
+        assert_eq!(
+            v("**Database Source**: /current_schema/x.sql"),
+            "**Database Source**: /current_schema/01.sql (lines 3-6)\n"
+        );
+        assert_eq!(
+            v("- Source file: current_schema/x.sql"),
+            "- Source file: current_schema/01.sql (lines 3-6)\n"
+        );
+        assert_eq!(v("Source: pass 1 output"), "Source: pass 1 output\n");
+        assert_eq!(
+            v("**Database Source:** current_schema/x.sql:1-2 - updated 2026-10-01  "),
+            "**Database Source:** current_schema/01.sql (lines 3-6) - updated 2026-10-01  \n"
+        );
+        assert_eq!(
+            v("**Database Source:** TBD"),
+            "**Database Source:** current_schema/01.sql (lines 3-6)\n"
+        );
     }
 
     #[test]

@@ -25,6 +25,11 @@ static VALUES_GROUP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\s*\(\s*[^\s()|,]+(?:\s*\|\s*[^\s()|,]+)+\s*\)").expect("values regex")
 });
 
+/// A value that starts with `a|b|c` instead of a type.
+static LEADING_VALUES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*[^\s()|,?]+(?:\s*\|\s*[^\s()|,?]+)+\??").expect("leading values regex")
+});
+
 /// `a|b|c` anywhere inside a group, as in `(subset of a|b|c)`.
 static VALUES_LIST: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[^\s()|,]+(?:\s*\|\s*[^\s()|,]+)+").expect("list regex"));
@@ -58,6 +63,16 @@ pub fn field_value(old: Option<&str>, col: &ColumnFacts) -> String {
             format!("{ty} ({list})")
         };
     };
+    // Some docs write only the values (`"observation|intervention"`); that
+    // list stands where the type goes and is touchpoint's as well.
+    if let Some(m) = LEADING_VALUES.find(old) {
+        let rest = &old[m.end()..];
+        return if list.is_empty() {
+            format!("{ty}{rest}")
+        } else {
+            format!("{ty} ({list}){rest}")
+        };
+    }
     let type_end = TYPE_PART.find(old).map(|m| m.end()).unwrap_or(0);
     let rest = &old[type_end..];
     if list.is_empty() {
@@ -108,18 +123,36 @@ pub fn regenerate(old: &str, facts: &TableFacts, renames: &[(String, String)]) -
     let style = Style::detect(old);
     let mut warnings = Vec::new();
 
-    let doc = json::set_key(doc, "table", Value::from(facts.display_name.clone()), |_| 0);
+    // Older docs spell the top-level keys differently; keep their spelling.
+    let key = |canon: &'static str, alias: &'static str| -> &'static str {
+        if !doc.contains_key(canon) && doc.contains_key(alias) {
+            alias
+        } else {
+            canon
+        }
+    };
+    let (table_key, required_key, fields_key) = (
+        key("table", "table_name"),
+        key("required", "required_fields"),
+        key("fields", "columns"),
+    );
+    let doc = json::set_key(
+        doc,
+        table_key,
+        Value::from(facts.display_name.clone()),
+        |_| 0,
+    );
     let required: Vec<Value> = facts
         .columns
         .iter()
         .filter(|c| c.required())
         .map(|c| Value::from(c.name.clone()))
         .collect();
-    let doc = json::set_key(doc, "required", Value::Array(required), |m| {
-        json::after_any(m, &["table"], 0)
+    let doc = json::set_key(doc, required_key, Value::Array(required), |m| {
+        json::after_any(m, &[table_key], 0)
     });
 
-    let existing: Vec<(String, Value)> = match doc.get("fields") {
+    let existing: Vec<(String, Value)> = match doc.get(fields_key) {
         Some(Value::Object(m)) => m.clone().into_iter().collect(),
         _ => Vec::new(),
     };
@@ -138,8 +171,8 @@ pub fn regenerate(old: &str, facts: &TableFacts, renames: &[(String, String)]) -
         }
     });
     let fields: Map<String, Value> = r.entries.into_iter().collect();
-    let doc = json::set_key(doc, "fields", Value::Object(fields), |m| {
-        json::after_any(m, &["required", "table"], m.len())
+    let doc = json::set_key(doc, fields_key, Value::Object(fields), |m| {
+        json::after_any(m, &[required_key, table_key], m.len())
     });
     let new_value = Value::Object(doc);
     let unchanged = serde_json::from_str::<Value>(old).is_ok_and(|v| v == new_value);
@@ -225,5 +258,27 @@ mod tests {
         assert_eq!(once, "text (high priority|low)");
         assert_eq!(v(&once, &spaced), once);
         assert_eq!(field_value(None, &ab), "text? (a|b|new)");
+        assert_eq!(v("a|b (pick one)", &ab), "text? (a|b|new) (pick one)");
+        assert_eq!(v("a|b?", &text), "text");
+    }
+
+    #[test]
+    fn top_level_spelling_is_kept() {
+        let facts = TableFacts {
+            name: crate::ast::QualName::new("", "t"),
+            display_name: "t".into(),
+            comment: None,
+            source_path: "x.sql".into(),
+            line: 1,
+            end_line: 1,
+            sql: String::new(),
+            columns: vec![col("text", false, &[])],
+        };
+        let old = "{\n  \"table_name\": \"t\",\n  \"required_fields\": [],\n  \"columns\": {\"c\": \"TEXT (note)\"},\n  \"hints\": 1\n}\n";
+        let out = regenerate(old, &facts, &[]).unwrap();
+        assert_eq!(
+            out.text,
+            "{\n  \"table_name\": \"t\",\n  \"required_fields\": [\n    \"c\"\n  ],\n  \"columns\": {\n    \"c\": \"text (note)\"\n  },\n  \"hints\": 1\n}\n"
+        );
     }
 }
