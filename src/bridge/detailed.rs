@@ -39,16 +39,17 @@ pub fn regenerate(old: &str, facts: &TableFacts, renames: &[(String, String)]) -
     let style = Style::detect(old);
     let mut warnings = Vec::new();
 
-    let doc = json::set_key(
-        doc,
-        "database_source",
-        Value::from(facts.source_compact()),
-        |m| {
-            m.keys()
-                .position(|k| ["fields", "columns", "field_definitions"].contains(&k.as_str()))
-                .unwrap_or(m.len())
-        },
-    );
+    // Keep the author's form of the reference: `path:12-48` (the default)
+    // or `path (lines 12-48)`.
+    let source = match doc.get("database_source").and_then(Value::as_str) {
+        Some(s) if s.contains("(line") => facts.source_text(),
+        _ => facts.source_compact(),
+    };
+    let doc = json::set_key(doc, "database_source", Value::from(source), |m| {
+        m.keys()
+            .position(|k| ["fields", "columns", "field_definitions"].contains(&k.as_str()))
+            .unwrap_or(m.len())
+    });
 
     let container = find_container(&doc);
     let (key, reconciled) = match &container {
@@ -104,12 +105,7 @@ pub fn regenerate(old: &str, facts: &TableFacts, renames: &[(String, String)]) -
     let doc = json::set_key(doc, &key, fields, |m| m.len());
     let new_value = Value::Object(doc);
     // An unchanged document keeps its bytes, whatever its formatting.
-    let unchanged = serde_json::from_str::<Value>(old).is_ok_and(|v| v == new_value);
-    let text = if unchanged {
-        old.to_string()
-    } else {
-        style.render(&new_value)
-    };
+    let text = style.render_if_changed(old, &new_value);
     Ok(Outcome {
         text,
         added,

@@ -12,6 +12,8 @@ use serde_json::{Map, Value};
 pub struct Style {
     pub indent: String,
     pub trailing_newline: bool,
+    pub crlf: bool,
+    pub bom: bool,
 }
 
 impl Style {
@@ -28,6 +30,8 @@ impl Style {
         Style {
             indent,
             trailing_newline: text.ends_with('\n') || text.is_empty(),
+            crlf: text.contains("\r\n"),
+            bom: text.starts_with(BOM),
         }
     }
 
@@ -41,14 +45,37 @@ impl Style {
         if self.trailing_newline {
             s.push('\n');
         }
+        if self.crlf {
+            s = s.replace('\n', "\r\n");
+        }
+        if self.bom {
+            s.insert(0, BOM);
+        }
         s
     }
+
+    /// The old bytes when they already hold `value` (whatever their
+    /// formatting), else `value` rendered in this style.
+    pub fn render_if_changed(&self, old: &str, value: &Value) -> String {
+        let same = serde_json::from_str::<Value>(strip_bom(old)).is_ok_and(|v| v == *value);
+        if same {
+            old.to_string()
+        } else {
+            self.render(value)
+        }
+    }
+}
+
+const BOM: char = '\u{feff}';
+
+fn strip_bom(text: &str) -> &str {
+    text.strip_prefix(BOM).unwrap_or(text)
 }
 
 /// Parse a doc; a file that is not a JSON object is reported, never
 /// overwritten.
 pub fn parse_object(text: &str) -> Result<Map<String, Value>> {
-    match serde_json::from_str::<Value>(text) {
+    match serde_json::from_str::<Value>(strip_bom(text)) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(Error::new("bridge-invalid-doc", "the document is not a JSON object")
             .line(1)
@@ -83,6 +110,11 @@ pub fn reconcile<T>(
     let mut out: Vec<(String, T)> = Vec::new();
     let mut dropped = Vec::new();
     for (key, value) in existing {
+        // `_comment`, `$schema` and the like describe the doc, not a column.
+        if key.starts_with(['_', '$']) {
+            out.push((key, value));
+            continue;
+        }
         let renamed = renames
             .iter()
             .find(|(old, new)| *old == key && facts.column(&key).is_none() && !names.contains(new))
@@ -160,6 +192,14 @@ mod tests {
         let s = Style::detect("{\n\t\"a\": 1\n}\n");
         assert_eq!(s.indent, "\t");
         assert!(s.trailing_newline);
+        let old = "\u{feff}{\r\n  \"a\": 1\r\n}\r\n";
+        let s = Style::detect(old);
+        let v: Value = serde_json::from_str("{\"a\": 2}").unwrap();
+        assert_eq!(s.render(&v), "\u{feff}{\r\n  \"a\": 2\r\n}\r\n");
+        assert_eq!(
+            s.render_if_changed(old, &parse_object(old).unwrap().into()),
+            old
+        );
     }
 
     #[test]

@@ -567,6 +567,7 @@ pub fn regenerate(old: &str, facts: &TableFacts) -> Outcome {
     }
 
     edits.sort_by_key(|(r, _)| std::cmp::Reverse(r.start));
+    let crlf = old.contains("\r\n");
     let mut text = old.to_string();
     let mut last_start = usize::MAX;
     for (r, new) in edits {
@@ -576,6 +577,9 @@ pub fn regenerate(old: &str, facts: &TableFacts) -> Outcome {
             continue;
         }
         last_start = r.start;
+        // Generated text follows the file's line endings.
+        let new = new.replace("\r\n", "\n");
+        let new = if crlf { new.replace('\n', "\r\n") } else { new };
         text.replace_range(r, &new);
     }
     Outcome {
@@ -699,6 +703,24 @@ mod tests {
             v("**Database Source:** TBD"),
             "**Database Source:** current_schema/01.sql (lines 3-6)\n"
         );
+    }
+
+    #[test]
+    fn crlf_files_stay_crlf() {
+        let old = "**Database Source:** a.sql\r\n\r\n## Table Structure\r\n\r\n```sql\r\ncreate table t (x int);\r\n```\r\n";
+        let out = regenerate(old, &facts());
+        assert!(
+            !out.text.replace("\r\n", "").contains('\n'),
+            "{:?}",
+            out.text
+        );
+        assert!(out
+            .text
+            .contains("CREATE TABLE t (\r\n    a int, -- note\r\n"));
+        assert!(out
+            .text
+            .starts_with("**Database Source:** current_schema/01.sql (lines 3-6)\r\n"));
+        assert_eq!(regenerate(&out.text, &facts()).text, out.text);
     }
 
     #[test]

@@ -175,12 +175,7 @@ pub fn regenerate(old: &str, facts: &TableFacts, renames: &[(String, String)]) -
         json::after_any(m, &[required_key, table_key], m.len())
     });
     let new_value = Value::Object(doc);
-    let unchanged = serde_json::from_str::<Value>(old).is_ok_and(|v| v == new_value);
-    let text = if unchanged {
-        old.to_string()
-    } else {
-        style.render(&new_value)
-    };
+    let text = style.render_if_changed(old, &new_value);
     Ok(Outcome {
         text,
         added: r.added,
