@@ -1,6 +1,8 @@
 //! One module per subcommand. Each `run` wires library modules together and
 //! returns an `ExitStatus`; `main` maps it to the process exit code.
 
+pub mod bridge;
+
 /// 0 ok, 1 findings (the check failed), 2 usage or runtime error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
