@@ -98,6 +98,9 @@ pub enum Command {
         applied_via: Option<String>,
         #[arg(long)]
         strict: bool,
+        /// Execution date recorded in the header (YYYY-MM-DD), default today.
+        #[arg(long)]
+        date: Option<String>,
     },
     /// Regenerate (or verify with --check) the bridge docs from current_schema.
     Bridge {
@@ -162,8 +165,15 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitSta
         Command::Approve { file, by, date } => {
             commands::approve::run(&ws, &commands::approve::ApproveOpts { file, by, date }, out, err)
         }
-        Command::Finalize { .. } => not_yet("finalize"),
-        Command::Bridge { .. } => not_yet("bridge"),
+        Command::Finalize { file, database_url, dry_run, no_execute, applied_via, strict, date } => commands::finalize::run(
+            &ws,
+            &commands::finalize::FinalizeOpts { file, database_url, dry_run, no_execute, applied_via, strict, date },
+            out,
+            err,
+        ),
+        Command::Bridge { tables, check, new, group, format } => {
+            commands::bridge::run(&ws, &commands::bridge::BridgeOpts { tables, check, new, group, format })
+        }
         Command::Check { .. } => not_yet("check"),
         Command::Status { .. } => not_yet("status"),
     }

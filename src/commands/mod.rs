@@ -1,8 +1,6 @@
 //! One module per subcommand. Each `run` wires library modules together and
 //! returns an `ExitStatus`; `main` maps it to the process exit code.
 
-pub mod bridge;
-
 /// 0 ok, 1 findings (the check failed), 2 usage or runtime error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
@@ -22,6 +20,8 @@ impl ExitStatus {
 }
 
 pub mod approve;
+pub mod bridge;
+pub mod finalize;
 pub mod init;
 pub mod lint;
 pub mod research;

@@ -61,6 +61,29 @@ impl Patcher<'_> {
         ])
     }
 
+    /// A new column follows the last column, before any table constraint.
+    fn add_column_text(&self, table: &Table, def: &str, what: String) -> R {
+        let file = table.site.file;
+        let t = self.text(file);
+        let Some(last) = table.columns.iter().filter(|c| !c.in_alter).last() else {
+            return self.add_element(table, def, what);
+        };
+        let (_, delim) = sql::element_end(t, last.site.span.start, table.site.span.end);
+        if t.as_bytes().get(delim) != Some(&b',') {
+            return self.add_element(table, def, what);
+        }
+        // `last_col ...,  -- comment` then constraints: the new column goes
+        // on its own line after the last column's, with its own comma.
+        let next = elements(table).into_iter().find(|e| e.start > delim);
+        if next.is_some_and(|n| tx::line_start(t, n.start) <= delim) {
+            return self.add_element(table, def, what);
+        }
+        let indent = tx::indent_of(t, last.site.span.start).to_string();
+        let at = tx::line_end(t, delim);
+        let note = self.note_line(&indent);
+        Ok(vec![Edit::insert(file, at, format!("\n{note}{indent}{def},"), Some((1 + note.len(), what)))])
+    }
+
     /// Remove one element of a CREATE TABLE with the comma that separated
     /// it, whole lines when it stands on its own lines.
     pub(crate) fn remove_element(&self, table: &Table, span: Span, what: String) -> R {
@@ -181,7 +204,7 @@ impl Patcher<'_> {
                         text = format!("{}{}{rest}", &text[..name_len], " ".repeat(width - name_len));
                     }
                 }
-                self.add_element(table, &text, format!("Added column {}", d.colname))
+                self.add_column_text(table, &text, format!("Added column {}", d.colname))
             }
             AlterTableType::AtDropColumn => {
                 let Some(c) = col else {
