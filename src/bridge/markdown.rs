@@ -333,7 +333,11 @@ fn find_sql_block<'a>(text: &str, s: &'a Scan, facts: &TableFacts) -> Option<&'a
         .blocks
         .iter()
         .filter(|b| {
-            SQL_LANGS.contains(&b.lang.as_str()) && CREATE_TABLE.is_match(&text[b.content.clone()])
+            let content = &text[b.content.clone()];
+            // An untagged fence counts only when it defines this very table.
+            let sql = SQL_LANGS.contains(&b.lang.as_str())
+                || (b.lang.is_empty() && mentions_table(content, facts));
+            sql && CREATE_TABLE.is_match(content)
         })
         .collect();
     let in_sections = |sections: &[Range<usize>], named: bool| {
@@ -676,6 +680,20 @@ mod tests {
             Some(vec!["x".to_string(), "y".to_string()])
         );
         assert_eq!(regenerate(&out.text, &facts()).text, out.text);
+    }
+
+    #[test]
+    fn untagged_fence_defining_the_table() {
+        let old = "## Schema\n\n```\nCREATE TABLE public.t (x int);\n```\n\n```\nCREATE TABLE other (y int);\n```\n";
+        let out = regenerate(old, &facts());
+        assert!(
+            out.text.starts_with("## Schema\n\n```\nCREATE TABLE t (\n"),
+            "{}",
+            out.text
+        );
+        assert!(out
+            .text
+            .ends_with("```\nCREATE TABLE other (y int);\n```\n"));
     }
 
     #[test]
