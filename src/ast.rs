@@ -15,7 +15,11 @@ pub struct QualName {
 impl QualName {
     pub fn new(schema: &str, name: &str) -> Self {
         QualName {
-            schema: if schema.is_empty() { "public".into() } else { schema.into() },
+            schema: if schema.is_empty() {
+                "public".into()
+            } else {
+                schema.into()
+            },
             name: name.into(),
         }
     }
@@ -51,7 +55,11 @@ pub fn node_str(n: &Node) -> Option<&str> {
 
 /// The strings of a name list such as `funcname` or `names`.
 pub fn strings(nodes: &[Node]) -> Vec<String> {
-    nodes.iter().filter_map(node_str).map(str::to_string).collect()
+    nodes
+        .iter()
+        .filter_map(node_str)
+        .map(str::to_string)
+        .collect()
 }
 
 /// A qualified name from a name list (`[schema, name]` or `[name]`).
@@ -81,7 +89,11 @@ pub fn type_name(t: &TypeName) -> String {
         [] => (None, ""),
     };
     let mods: Vec<String> = t.typmods.iter().map(expr_text).collect();
-    let mods_txt = if mods.is_empty() { String::new() } else { format!("({})", mods.join(",")) };
+    let mods_txt = if mods.is_empty() {
+        String::new()
+    } else {
+        format!("({})", mods.join(","))
+    };
     let builtin = schema.is_none() || schema == Some("pg_catalog");
     let mut out = if builtin {
         match base {
@@ -184,15 +196,24 @@ pub fn in_list_values(n: &Node) -> Option<Vec<String>> {
             .collect()
     };
     match &n.node {
-        Some(NodeEnum::AExpr(e)) => match &e.rexpr.as_deref()?.node {
-            Some(NodeEnum::List(l)) => consts(&l.items),
-            Some(NodeEnum::AArrayExpr(a)) => consts(&a.elements),
-            Some(NodeEnum::TypeCast(tc)) => match &tc.arg.as_deref()?.node {
+        Some(NodeEnum::AExpr(e)) => {
+            // Only `x IN (...)` and `x = ANY (ARRAY[...])` list values;
+            // `BETWEEN a AND b` also carries a two-item list.
+            use protobuf::AExprKind as K;
+            let kind = K::try_from(e.kind).unwrap_or(K::Undefined);
+            if !matches!(kind, K::AexprIn | K::AexprOpAny) {
+                return None;
+            }
+            match &e.rexpr.as_deref()?.node {
+                Some(NodeEnum::List(l)) => consts(&l.items),
                 Some(NodeEnum::AArrayExpr(a)) => consts(&a.elements),
+                Some(NodeEnum::TypeCast(tc)) => match &tc.arg.as_deref()?.node {
+                    Some(NodeEnum::AArrayExpr(a)) => consts(&a.elements),
+                    _ => None,
+                },
                 _ => None,
-            },
-            _ => None,
-        },
+            }
+        }
         Some(NodeEnum::BoolExpr(b)) => {
             // `status IS NULL OR status IN (...)`: the IN list still tells
             // the allowed values.
@@ -254,10 +275,19 @@ mod tests {
 
     fn col_type(sql: &str) -> String {
         let r = pg_query::parse(&format!("create table t (c {sql})"), 0).unwrap();
-        let NodeEnum::CreateStmt(c) = r.protobuf.stmts[0].stmt.as_ref().unwrap().node.as_ref().unwrap() else {
+        let NodeEnum::CreateStmt(c) = r.protobuf.stmts[0]
+            .stmt
+            .as_ref()
+            .unwrap()
+            .node
+            .as_ref()
+            .unwrap()
+        else {
             panic!()
         };
-        let Some(NodeEnum::ColumnDef(d)) = &c.table_elts[0].node else { panic!() };
+        let Some(NodeEnum::ColumnDef(d)) = &c.table_elts[0].node else {
+            panic!()
+        };
         type_name(d.type_name.as_ref().unwrap())
     }
 
@@ -268,7 +298,10 @@ mod tests {
         assert_eq!(col_type("varchar(255)"), "character varying(255)");
         assert_eq!(col_type("numeric(10,3)"), "numeric(10,3)");
         assert_eq!(col_type("timestamptz"), "timestamp with time zone");
-        assert_eq!(col_type("timestamp(3) with time zone"), "timestamp(3) with time zone");
+        assert_eq!(
+            col_type("timestamp(3) with time zone"),
+            "timestamp(3) with time zone"
+        );
         assert_eq!(col_type("text"), "text");
         assert_eq!(col_type("public.job_status"), "public.job_status");
         assert_eq!(col_type("double precision"), "double precision");
@@ -276,8 +309,41 @@ mod tests {
     }
 
     #[test]
+    fn only_in_lists_give_allowed_values() {
+        let expr = |sql: &str| {
+            let r = pg_query::parse(&format!("select {sql}"), 0).unwrap();
+            let NodeEnum::SelectStmt(s) = r.protobuf.stmts[0]
+                .stmt
+                .as_ref()
+                .unwrap()
+                .node
+                .clone()
+                .unwrap()
+            else {
+                panic!()
+            };
+            let Some(NodeEnum::ResTarget(t)) = s.target_list[0].node.clone() else {
+                panic!()
+            };
+            *t.val.unwrap()
+        };
+        assert_eq!(
+            in_list_values(&expr("s in ('a', 'b')")),
+            Some(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(
+            in_list_values(&expr("s = any (array['a'])")),
+            Some(vec!["a".into()])
+        );
+        assert_eq!(in_list_values(&expr("n between 1 and 2000")), None);
+    }
+
+    #[test]
     fn object_names_truncate_like_postgres() {
-        assert_eq!(make_object_name("shell_files", Some("status"), "check"), "shell_files_status_check");
+        assert_eq!(
+            make_object_name("shell_files", Some("status"), "check"),
+            "shell_files_status_check"
+        );
         let long = "a".repeat(40);
         let n = make_object_name(&long, Some(&"b".repeat(40)), "fkey");
         assert_eq!(n.len(), 63);

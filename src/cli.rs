@@ -146,13 +146,31 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitSta
     let ws = Workspace::discover(cli.root.as_deref())?;
     match cli.command {
         Command::Init => unreachable!("handled above"),
-        Command::Research { slug, title, issue, sql, date, refresh } => commands::research::run(
+        Command::Research {
+            slug,
+            title,
+            issue,
+            sql,
+            date,
+            refresh,
+        } => commands::research::run(
             &ws,
-            &commands::research::ResearchOpts { slug, title, issue, sql, date, refresh },
+            &commands::research::ResearchOpts {
+                slug,
+                title,
+                issue,
+                sql,
+                date,
+                refresh,
+            },
             out,
             err,
         ),
-        Command::Lint { files, format, fail_on } => commands::lint::run(
+        Command::Lint {
+            files,
+            format,
+            fail_on,
+        } => commands::lint::run(
             &ws,
             &commands::lint::LintOpts {
                 files,
@@ -162,24 +180,59 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitSta
             out,
             err,
         ),
-        Command::Approve { file, by, date } => {
-            commands::approve::run(&ws, &commands::approve::ApproveOpts { file, by, date }, out, err)
-        }
-        Command::Finalize { file, database_url, dry_run, no_execute, applied_via, strict, date } => commands::finalize::run(
+        Command::Approve { file, by, date } => commands::approve::run(
             &ws,
-            &commands::finalize::FinalizeOpts { file, database_url, dry_run, no_execute, applied_via, strict, date },
+            &commands::approve::ApproveOpts { file, by, date },
             out,
             err,
         ),
-        Command::Bridge { tables, check, new, group, format } => {
-            commands::bridge::run(&ws, &commands::bridge::BridgeOpts { tables, check, new, group, format })
-        }
+        Command::Finalize {
+            file,
+            database_url,
+            dry_run,
+            no_execute,
+            applied_via,
+            strict,
+            date,
+        } => commands::finalize::run(
+            &ws,
+            &commands::finalize::FinalizeOpts {
+                file,
+                database_url,
+                dry_run,
+                no_execute,
+                applied_via,
+                strict,
+                date,
+            },
+            out,
+            err,
+        ),
+        Command::Bridge {
+            tables,
+            check,
+            new,
+            group,
+            format,
+        } => commands::bridge::run(
+            &ws,
+            &commands::bridge::BridgeOpts {
+                tables,
+                check,
+                new,
+                group,
+                format,
+            },
+        ),
         Command::Check { .. } => not_yet("check"),
         Command::Status { .. } => not_yet("status"),
     }
 }
 
 fn not_yet(cmd: &str) -> Result<ExitStatus> {
-    Err(Error::new("not-available", format!("`touchpoint {cmd}` is not yet available in this build"))
-        .help("it is planned; see the issue tracker"))
+    Err(Error::new(
+        "not-available",
+        format!("`touchpoint {cmd}` is not yet available in this build"),
+    )
+    .help("it is planned; see the issue tracker"))
 }

@@ -21,8 +21,12 @@ impl Error {
     }
     pub fn io(path: &Path, err: std::io::Error) -> Self {
         let help = match err.kind() {
-            std::io::ErrorKind::NotFound => "check the path; run `touchpoint init` to create a workspace",
-            std::io::ErrorKind::PermissionDenied => "check the permissions of the file and its folder",
+            std::io::ErrorKind::NotFound => {
+                "check the path; run `touchpoint init` to create a workspace"
+            }
+            std::io::ErrorKind::PermissionDenied => {
+                "check the permissions of the file and its folder"
+            }
             _ => "check the file and the disk",
         };
         Self::new("io", err.to_string()).file(path).help(help)

@@ -36,12 +36,16 @@ pub const PROSE_SECTIONS: &[&str] = &["PROBLEM", "SOLUTION", "MIGRATION STRATEGY
 
 static SECTION_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^--\s*([A-Z][A-Z0-9 /&()'-]*[A-Z)]):\s*(.*)$").unwrap());
-static FIELD_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^--\s*(Migration|Date|Issue|Title|Author|Ticket):\s*(.*)$").unwrap());
-static BOX_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^--(\s*)\[( |x|X|N/A|n/a)\]\s*(.*)$").unwrap());
+static FIELD_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^--\s*(Migration|Date|Issue|Title|Author|Ticket):\s*(.*)$").unwrap()
+});
+static BOX_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^--(\s*)\[( |x|X|N/A|n/a)\]\s*(.*)$").unwrap());
 static BANNER_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^--\s*={8,}\s*$").unwrap());
 /// Template placeholders: `<describe ...>`, `<reviewer>`, `<target>`, `<date>`.
-pub static PLACEHOLDER_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"<(describe[^>]*|reviewer|target|date|name|todo[^>]*|TODO[^>]*)>").unwrap());
+pub static PLACEHOLDER_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"<(describe[^>]*|reviewer|target|date|name|todo[^>]*|TODO[^>]*)>").unwrap()
+});
 static REVIEW_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"Reviewed by (?P<by>.+?) on (?P<date>\d{4}-\d{2}-\d{2})(?:\s*\(sql sha256: (?P<sum>[0-9a-f]{64})\))?").unwrap()
 });
@@ -91,7 +95,9 @@ impl Section {
             .map_or(self.line, |b| b.line)
     }
     pub fn checkboxes(&self) -> impl Iterator<Item = (&BodyLine, &Checkbox)> {
-        self.body.iter().filter_map(|b| b.checkbox.as_ref().map(|c| (b, c)))
+        self.body
+            .iter()
+            .filter_map(|b| b.checkbox.as_ref().map(|c| (b, c)))
     }
     /// The prose of the section, placeholders included, trimmed.
     pub fn content(&self) -> String {
@@ -221,7 +227,9 @@ pub fn parse(text: &str) -> Option<Header> {
             continue;
         }
         if let Some(m) = FIELD_RE.captures(l) {
-            header.fields.push((m[1].to_string(), m[2].trim().to_string(), line));
+            header
+                .fields
+                .push((m[1].to_string(), m[2].trim().to_string(), line));
             continue;
         }
         if let Some(m) = SECTION_RE.captures(l) {
@@ -243,7 +251,11 @@ pub fn parse(text: &str) -> Option<Header> {
                 },
                 label: m[3].trim().to_string(),
             });
-            s.body.push(BodyLine { line, text: body, checkbox });
+            s.body.push(BodyLine {
+                line,
+                text: body,
+                checkbox,
+            });
         }
     }
     Some(header)
@@ -252,8 +264,14 @@ pub fn parse(text: &str) -> Option<Header> {
 /// Replace the body of section `name` with `lines` (each without the
 /// leading `--`). Trailing spacer lines of the old body are kept. With no
 /// such section, it is inserted before `before` (or at the header's end).
-pub fn set_section_body(text: &str, name: &str, lines: &[String], before: Option<&str>) -> Result<String> {
-    let h = parse(text).ok_or_else(|| Error::new("header", "the file has no header comment block"))?;
+pub fn set_section_body(
+    text: &str,
+    name: &str,
+    lines: &[String],
+    before: Option<&str>,
+) -> Result<String> {
+    let h =
+        parse(text).ok_or_else(|| Error::new("header", "the file has no header comment block"))?;
     let rendered: Vec<String> = lines.iter().map(|l| format!("--{l}")).collect();
     if let Some(s) = h.section(name) {
         let first = s.line + 1;
@@ -307,7 +325,10 @@ ALTER TABLE job_queue ADD COLUMN processing_time_minutes integer;
         assert_eq!(h.field("date"), Some("2026-10-14"));
         let s = h.section("SOURCE OF TRUTH SCHEMA UPDATED").unwrap();
         let states: Vec<BoxState> = s.checkboxes().map(|(_, c)| c.state).collect();
-        assert_eq!(states, vec![BoxState::Done, BoxState::Open, BoxState::NotApplicable]);
+        assert_eq!(
+            states,
+            vec![BoxState::Done, BoxState::Open, BoxState::NotApplicable]
+        );
         assert_eq!(s.last_line(), 14);
         let r = h.review().unwrap();
         assert_eq!(r.by, "dana");
@@ -332,13 +353,34 @@ ALTER TABLE job_queue ADD COLUMN processing_time_minutes integer;
 
     #[test]
     fn set_section_body_replaces_and_inserts() {
-        let out = set_section_body(SAMPLE, "MIGRATION EXECUTED", &["   [X] Applied to dev on 2026-11-21".into()], None).unwrap();
+        let out = set_section_body(
+            SAMPLE,
+            "MIGRATION EXECUTED",
+            &["   [X] Applied to dev on 2026-11-21".into()],
+            None,
+        )
+        .unwrap();
         assert!(out.contains("--   [X] Applied to dev on 2026-11-21\n-- ====="));
         assert_eq!(parse(&out).unwrap().state(), State::Finalized);
-        let out = set_section_body(SAMPLE, "LOCKS AND REWRITES", &["   none".into()], Some("REVIEW")).unwrap();
+        let out = set_section_body(
+            SAMPLE,
+            "LOCKS AND REWRITES",
+            &["   none".into()],
+            Some("REVIEW"),
+        )
+        .unwrap();
         let h = parse(&out).unwrap();
         let names: Vec<&str> = h.sections.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(names, vec!["PROBLEM", "SOURCE OF TRUTH SCHEMA UPDATED", "LOCKS AND REWRITES", "REVIEW", "MIGRATION EXECUTED"]);
+        assert_eq!(
+            names,
+            vec![
+                "PROBLEM",
+                "SOURCE OF TRUTH SCHEMA UPDATED",
+                "LOCKS AND REWRITES",
+                "REVIEW",
+                "MIGRATION EXECUTED"
+            ]
+        );
     }
 }
 
@@ -348,7 +390,8 @@ pub const DEFAULT_TEMPLATE: &str = include_str!("../templates/migration.sql.tera
 
 /// First line inside a generated verification or rollback block.
 /// `research --refresh` regenerates a block only while this line is there.
-pub const GENERATED_MARKER: &str = "-- generated by touchpoint research; delete this line to keep your edits on --refresh";
+pub const GENERATED_MARKER: &str =
+    "-- generated by touchpoint research; delete this line to keep your edits on --refresh";
 
 /// Values the migration template is rendered with.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -387,7 +430,9 @@ pub fn template(templates_dir: &std::path::Path) -> Result<(String, std::path::P
     let path = templates_dir.join("migration.sql.tera");
     match std::fs::read_to_string(&path) {
         Ok(t) => Ok((t, path)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((DEFAULT_TEMPLATE.to_string(), path)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Ok((DEFAULT_TEMPLATE.to_string(), path))
+        }
         Err(e) => Err(Error::io(&path, e)),
     }
 }
@@ -437,7 +482,12 @@ pub fn replace_generated_block(text: &str, banner: &str, inner: &str) -> Option<
     if old_inner == new_inner {
         return None;
     }
-    Some(format!("{}{}{}", &text[..block.start + 2], new_inner, &text[block.end - 2..]))
+    Some(format!(
+        "{}{}{}",
+        &text[..block.start + 2],
+        new_inner,
+        &text[block.end - 2..]
+    ))
 }
 
 /// What `finalize` records in the header.
@@ -462,7 +512,9 @@ pub fn tick(text: &str, t: &Ticks) -> Result<String> {
         sot.extend(notes.iter().map(|n| format!("      - {n}")));
     }
     if sot.is_empty() {
-        sot.push("   [N/A] no object in current_schema changed (data-only or no-op migration)".into());
+        sot.push(
+            "   [N/A] no object in current_schema changed (data-only or no-op migration)".into(),
+        );
     }
     let mut docs: Vec<String> = t
         .docs
@@ -478,9 +530,24 @@ pub fn tick(text: &str, t: &Ticks) -> Result<String> {
     if docs.is_empty() {
         docs.push("   [N/A] no bridge docs exist for the affected tables".into());
     }
-    let mut out = set_section_body(text, "SOURCE OF TRUTH SCHEMA UPDATED", &sot, Some("SCHEMA DOCUMENTATION UPDATED"))?;
-    out = set_section_body(&out, "SCHEMA DOCUMENTATION UPDATED", &docs, Some("MIGRATION STRATEGY"))?;
-    out = set_section_body(&out, "MIGRATION EXECUTED", &[format!("   [X] {}", t.executed)], None)?;
+    let mut out = set_section_body(
+        text,
+        "SOURCE OF TRUTH SCHEMA UPDATED",
+        &sot,
+        Some("SCHEMA DOCUMENTATION UPDATED"),
+    )?;
+    out = set_section_body(
+        &out,
+        "SCHEMA DOCUMENTATION UPDATED",
+        &docs,
+        Some("MIGRATION STRATEGY"),
+    )?;
+    out = set_section_body(
+        &out,
+        "MIGRATION EXECUTED",
+        &[format!("   [X] {}", t.executed)],
+        None,
+    )?;
     Ok(out)
 }
 
@@ -494,8 +561,18 @@ mod tick_tests {
         let out = tick(
             src,
             &Ticks {
-                schema_files: vec![("current_schema/a.sql".into(), vec!["Line 9: Added column c".into()])],
-                docs: vec![(true, "bridge-schemas/source/t.md".into(), String::new()), (false, "bridge-schemas/minimal/t.json".into(), "no minimal doc".into())],
+                schema_files: vec![(
+                    "current_schema/a.sql".into(),
+                    vec!["Line 9: Added column c".into()],
+                )],
+                docs: vec![
+                    (true, "bridge-schemas/source/t.md".into(), String::new()),
+                    (
+                        false,
+                        "bridge-schemas/minimal/t.json".into(),
+                        "no minimal doc".into(),
+                    ),
+                ],
                 executed: "Applied to dev on 2026-11-21 via touchpoint finalize".into(),
             },
         )

@@ -31,18 +31,25 @@ pub struct Entry {
 impl Entry {
     /// The version recorded in tracking tables: the number as written.
     pub fn version(&self) -> String {
-        self.number_text.clone().unwrap_or_else(|| self.file_name.trim_end_matches(".sql").to_string())
+        self.number_text
+            .clone()
+            .unwrap_or_else(|| self.file_name.trim_end_matches(".sql").to_string())
     }
 }
 
 // Other conventions: `20250815_03_x.sql`, `2025-08-15-03-x.sql`,
 // `003_x.sql`, `V3__x.sql`. A leading date is never the number.
-static DATE_PREFIX_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\d{4}-?\d{2}-?\d{2}[_-]").unwrap());
-static OTHER_NUMBER_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[Vv]?(\d{1,4})(?:__|[_-])").unwrap());
+static DATE_PREFIX_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\d{4}-?\d{2}-?\d{2}[_-]").unwrap());
+static OTHER_NUMBER_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[Vv]?(\d{1,4})(?:__|[_-])").unwrap());
 
 /// Split a file name with the configured pattern (or the other-convention
 /// fallback for the number).
-pub fn parse_name(name: &str, pattern: &Regex) -> (bool, Option<String>, Option<String>, Option<String>) {
+pub fn parse_name(
+    name: &str,
+    pattern: &Regex,
+) -> (bool, Option<String>, Option<String>, Option<String>) {
     if let Some(m) = pattern.captures(name) {
         return (
             true,
@@ -58,9 +65,12 @@ pub fn parse_name(name: &str, pattern: &Regex) -> (bool, Option<String>, Option<
 
 pub fn naming_pattern(ws: &Workspace) -> Result<Regex> {
     Regex::new(&ws.config.check.naming_pattern).map_err(|e| {
-        Error::new("config", format!("[check] naming_pattern is not a valid regex: {e}"))
-            .file("touchpoint.toml")
-            .help("fix the pattern; it needs named groups date, nn and slug")
+        Error::new(
+            "config",
+            format!("[check] naming_pattern is not a valid regex: {e}"),
+        )
+        .file("touchpoint.toml")
+        .help("fix the pattern; it needs named groups date, nn and slug")
     })
 }
 
@@ -73,10 +83,14 @@ pub fn list(ws: &Workspace) -> Result<Vec<Entry>> {
     if !dir.is_dir() {
         return Ok(out);
     }
-    for entry in walkdir::WalkDir::new(&dir).follow_links(false).sort_by_file_name() {
+    for entry in walkdir::WalkDir::new(&dir)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
         let entry = entry.map_err(|e| Error::new("io", e.to_string()).file(ws.display(&dir)))?;
         let path = entry.path();
-        if !entry.file_type().is_file() || path.extension().and_then(|x| x.to_str()) != Some("sql") {
+        if !entry.file_type().is_file() || path.extension().and_then(|x| x.to_str()) != Some("sql")
+        {
             continue;
         }
         let file_name = entry.file_name().to_string_lossy().to_string();
@@ -98,7 +112,11 @@ pub fn list(ws: &Workspace) -> Result<Vec<Entry>> {
 
 /// The next free sequence number over the whole history.
 pub fn next_number(entries: &[Entry]) -> u32 {
-    entries.iter().filter_map(|e| e.number).max().map_or(1, |n| n + 1)
+    entries
+        .iter()
+        .filter_map(|e| e.number)
+        .max()
+        .map_or(1, |n| n + 1)
 }
 
 /// Make a slug from free text: lower case, `[a-z0-9_]`, no leading or
@@ -118,8 +136,10 @@ pub fn sanitize_slug(slug: &str) -> Result<String> {
     }
     let out = out.trim_matches('_').to_string();
     if out.is_empty() {
-        return Err(Error::usage(format!("slug {slug:?} has no letters or digits"))
-            .help("name the change, e.g. add_job_priority"));
+        return Err(
+            Error::usage(format!("slug {slug:?} has no letters or digits"))
+                .help("name the change, e.g. add_job_priority"),
+        );
     }
     Ok(out)
 }
@@ -133,7 +153,9 @@ pub fn folder_for(ws: &Workspace, entries: &[Entry], date: NaiveDate) -> PathBuf
             .parent()
             .and_then(|p| p.file_name())
             .and_then(|n| n.to_str())
-            .is_some_and(|n| n.len() == 7 && NaiveDate::parse_from_str(&format!("{n}-01"), "%Y-%m-%d").is_ok())
+            .is_some_and(|n| {
+                n.len() == 7 && NaiveDate::parse_from_str(&format!("{n}-01"), "%Y-%m-%d").is_ok()
+            })
     });
     if monthly {
         dir.join(date.format("%Y-%m").to_string())
@@ -176,7 +198,10 @@ impl Migration {
     pub fn load(ws: &Workspace, path: &Path) -> Result<Migration> {
         let pattern = naming_pattern(ws)?;
         let display = ws.display(path);
-        let file_name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         let (conventional, date, nn, slug) = parse_name(&file_name, &pattern);
         let entry = Entry {
             path: path.to_path_buf(),
@@ -198,7 +223,9 @@ impl Migration {
     }
 
     pub fn state(&self) -> header::State {
-        self.header.as_ref().map_or(header::State::Draft, Header::state)
+        self.header
+            .as_ref()
+            .map_or(header::State::Draft, Header::state)
     }
 
     pub fn title(&self) -> String {
@@ -224,9 +251,18 @@ mod tests {
         let p = pattern();
         let (ok, date, nn, slug) = parse_name("2026-09-18_01_add_page_count.sql", &p);
         assert!(ok);
-        assert_eq!((date.as_deref(), nn.as_deref(), slug.as_deref()), (Some("2026-09-18"), Some("01"), Some("add_page_count")));
-        assert_eq!(parse_name("20250815_07_fix.sql", &p).2.as_deref(), Some("07"));
-        assert_eq!(parse_name("012_create_tables.sql", &p).2.as_deref(), Some("012"));
+        assert_eq!(
+            (date.as_deref(), nn.as_deref(), slug.as_deref()),
+            (Some("2026-09-18"), Some("01"), Some("add_page_count"))
+        );
+        assert_eq!(
+            parse_name("20250815_07_fix.sql", &p).2.as_deref(),
+            Some("07")
+        );
+        assert_eq!(
+            parse_name("012_create_tables.sql", &p).2.as_deref(),
+            Some("012")
+        );
         assert_eq!(parse_name("V3__init.sql", &p).2.as_deref(), Some("3"));
         assert_eq!(parse_name("2025-08-15_fix_rls.sql", &p).2, None);
         assert!(!parse_name("2025-08-15_fix_rls.sql", &p).0);
@@ -234,7 +270,10 @@ mod tests {
 
     #[test]
     fn slugs_are_sanitized_and_paths_refused() {
-        assert_eq!(sanitize_slug("Add Job--Priority!").unwrap(), "add_job_priority");
+        assert_eq!(
+            sanitize_slug("Add Job--Priority!").unwrap(),
+            "add_job_priority"
+        );
         assert!(sanitize_slug("../x").is_err());
         assert!(sanitize_slug("a/b").is_err());
         assert!(sanitize_slug("---").is_err());
@@ -242,7 +281,11 @@ mod tests {
 
     #[test]
     fn checksum_ignores_comments_between_statements() {
-        let a = crate::sql::parse(Path::new("a"), "-- header\nselect 1;\n/* rollback\ndrop table x;\n*/\n".into()).unwrap();
+        let a = crate::sql::parse(
+            Path::new("a"),
+            "-- header\nselect 1;\n/* rollback\ndrop table x;\n*/\n".into(),
+        )
+        .unwrap();
         let b = crate::sql::parse(Path::new("b"), "-- other header\n\nselect 1;\n".into()).unwrap();
         let c = crate::sql::parse(Path::new("c"), "select 2;\n".into()).unwrap();
         assert_eq!(checksum(&a), checksum(&b));
@@ -344,7 +387,10 @@ mod sum_tests {
         assert_eq!(p.chain, p.computed_chain());
         assert_eq!(p.entries[0].0, "2026-09/a.sql");
         // Reordering the entries breaks the chain.
-        let swapped = text.replace("2026-09/a.sql h1:aa\n2026-10/b.sql h1:bb", "2026-10/b.sql h1:bb\n2026-09/a.sql h1:aa");
+        let swapped = text.replace(
+            "2026-09/a.sql h1:aa\n2026-10/b.sql h1:bb",
+            "2026-10/b.sql h1:bb\n2026-09/a.sql h1:aa",
+        );
         let q = SumFile::parse(&swapped);
         assert_ne!(q.chain, q.computed_chain());
     }

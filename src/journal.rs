@@ -92,14 +92,22 @@ fn safe(rel: &Path) -> bool {
 pub fn verify(ws: &Workspace, j: &Journal) -> Result<()> {
     for f in &j.files {
         if !safe(&f.path) {
-            return Err(Error::new("journal", format!("journal path {} leaves the workspace", f.path.display())));
+            return Err(Error::new(
+                "journal",
+                format!("journal path {} leaves the workspace", f.path.display()),
+            ));
         }
-        let current = std::fs::read(ws.root.join(&f.path)).ok().map(|b| file_hash(&b));
+        let current = std::fs::read(ws.root.join(&f.path))
+            .ok()
+            .map(|b| file_hash(&b));
         let new = file_hash(f.new.as_bytes());
         if current.as_deref() != Some(new.as_str()) && current != f.old_hash {
-            return Err(Error::new("conflict", format!("{} changed while finalize was running", f.path.display()))
-                .file(&f.path)
-                .help("someone edited it in between; finalize again once the edit is settled"));
+            return Err(Error::new(
+                "conflict",
+                format!("{} changed while finalize was running", f.path.display()),
+            )
+            .file(&f.path)
+            .help("someone edited it in between; finalize again once the edit is settled"));
         }
     }
     Ok(())
@@ -135,11 +143,19 @@ pub fn lock(ws: &Workspace, wait: Duration) -> Result<std::fs::File> {
     loop {
         match f.try_lock() {
             Ok(()) => return Ok(f),
-            Err(std::fs::TryLockError::WouldBlock) if start.elapsed() < wait => std::thread::sleep(Duration::from_millis(100)),
+            Err(std::fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
+                std::thread::sleep(Duration::from_millis(100))
+            }
             Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(Error::new("locked", "another touchpoint finalize is running in this workspace")
-                    .file(ws.display(&p))
-                    .help(format!("waited {}s; try again when it has finished", wait.as_secs())))
+                return Err(Error::new(
+                    "locked",
+                    "another touchpoint finalize is running in this workspace",
+                )
+                .file(ws.display(&p))
+                .help(format!(
+                    "waited {}s; try again when it has finished",
+                    wait.as_secs()
+                )))
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&p, e)),
         }
@@ -167,16 +183,30 @@ mod tests {
             target: None,
             phase: Phase::Committed,
             files: vec![
-                StagedFile { path: "a.sql".into(), old_hash: Some(file_hash(b"old")), new: "new".into() },
-                StagedFile { path: "sub/b.sql".into(), old_hash: None, new: "created".into() },
+                StagedFile {
+                    path: "a.sql".into(),
+                    old_hash: Some(file_hash(b"old")),
+                    new: "new".into(),
+                },
+                StagedFile {
+                    path: "sub/b.sql".into(),
+                    old_hash: None,
+                    new: "created".into(),
+                },
             ],
         };
         write(&ws, &j).unwrap();
         assert_eq!(read(&ws).unwrap().unwrap(), j);
         apply(&ws, &j).unwrap();
         apply(&ws, &j).unwrap();
-        assert_eq!(std::fs::read_to_string(ws.root.join("a.sql")).unwrap(), "new");
-        assert_eq!(std::fs::read_to_string(ws.root.join("sub/b.sql")).unwrap(), "created");
+        assert_eq!(
+            std::fs::read_to_string(ws.root.join("a.sql")).unwrap(),
+            "new"
+        );
+        assert_eq!(
+            std::fs::read_to_string(ws.root.join("sub/b.sql")).unwrap(),
+            "created"
+        );
         std::fs::write(ws.root.join("a.sql"), "someone else").unwrap();
         assert!(apply(&ws, &j).is_err());
     }

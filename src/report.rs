@@ -182,7 +182,8 @@ pub fn render_one(d: &Diagnostic) -> String {
 pub fn summary(diags: &[Diagnostic]) -> String {
     let count = |s| diags.iter().filter(|d| d.severity == s).count();
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
-    let files: std::collections::BTreeSet<_> = diags.iter().filter_map(|d| d.file.as_ref()).collect();
+    let files: std::collections::BTreeSet<_> =
+        diags.iter().filter_map(|d| d.file.as_ref()).collect();
     format!(
         "{}, {} in {}",
         plural(count(Severity::Error), "error"),
@@ -218,7 +219,10 @@ pub fn render_github(diags: &[Diagnostic]) -> String {
         };
         let mut props = Vec::new();
         if let Some(f) = &d.file {
-            props.push(format!("file={}", escape_property(&f.display().to_string())));
+            props.push(format!(
+                "file={}",
+                escape_property(&f.display().to_string())
+            ));
         }
         if let Some(l) = d.line {
             props.push(format!("line={l}"));
@@ -247,7 +251,9 @@ pub fn render(diags: &[Diagnostic], format: Format) -> String {
 
 // Escaping rules of the workflow-command protocol (actions/toolkit core).
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")

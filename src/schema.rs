@@ -355,7 +355,13 @@ impl Schema {
                 let name = ast::range_var(&c.relation);
                 if self.table_index.contains_key(&name) {
                     if !c.if_not_exists {
-                        self.note(file, stmt, "duplicate-object", format!("table {name} is created twice"), "keep one CREATE TABLE");
+                        self.note(
+                            file,
+                            stmt,
+                            "duplicate-object",
+                            format!("table {name} is created twice"),
+                            "keep one CREATE TABLE",
+                        );
                     }
                     return;
                 }
@@ -382,7 +388,9 @@ impl Schema {
                             let start = stmt.span.start + k.location.max(0) as usize;
                             let (end, _) = sql::element_end(&file.text, start, limit);
                             let span = Span { start, end };
-                            if let Some(con) = constraint(&table, k, None, &site, span, Origin::TableElement) {
+                            if let Some(con) =
+                                constraint(&table, k, None, &site, span, Origin::TableElement)
+                            {
                                 table.constraints.push(con);
                             }
                         }
@@ -428,14 +436,19 @@ impl Schema {
                     })
                     .collect();
                 let name = if i.idxname.is_empty() {
-                    ast::make_object_name(&table.name, Some(&columns.join("_")), if i.unique { "key" } else { "idx" })
+                    ast::make_object_name(
+                        &table.name,
+                        Some(&columns.join("_")),
+                        if i.unique { "key" } else { "idx" },
+                    )
                 } else {
                     i.idxname.clone()
                 };
                 if let Some(t) = self.table_mut(&table) {
                     t.alter_sites.push(site.clone());
                 }
-                self.indexes.retain(|x| !(x.name == name && x.table.schema == table.schema));
+                self.indexes
+                    .retain(|x| !(x.name == name && x.table.schema == table.schema));
                 self.indexes.push(Index {
                     name,
                     table,
@@ -452,7 +465,9 @@ impl Schema {
                 for o in &f.options {
                     if let Some(NodeEnum::DefElem(d)) = &o.node {
                         match (d.defname.as_str(), d.arg.as_deref()) {
-                            ("language", Some(a)) => language = ast::node_str(a).map(str::to_string),
+                            ("language", Some(a)) => {
+                                language = ast::node_str(a).map(str::to_string)
+                            }
                             ("as", Some(a)) => {
                                 if let Some(NodeEnum::List(l)) = &a.node {
                                     body = ast::strings(&l.items).join("\n");
@@ -493,7 +508,8 @@ impl Schema {
             }
             NodeEnum::CreateTrigStmt(t) => {
                 let table = ast::range_var(&t.relation);
-                self.triggers.retain(|x| !(x.name == t.trigname && x.table == table));
+                self.triggers
+                    .retain(|x| !(x.name == t.trigname && x.table == table));
                 self.triggers.push(Trigger {
                     name: t.trigname.clone(),
                     table,
@@ -503,7 +519,8 @@ impl Schema {
             }
             NodeEnum::CreatePolicyStmt(p) => {
                 let table = ast::range_var(&p.table);
-                self.policies.retain(|x| !(x.name == p.policy_name && x.table == table));
+                self.policies
+                    .retain(|x| !(x.name == p.policy_name && x.table == table));
                 self.policies.push(Policy {
                     name: p.policy_name.clone(),
                     table,
@@ -517,7 +534,11 @@ impl Schema {
             }
             NodeEnum::AlterPolicyStmt(p) => {
                 let table = ast::range_var(&p.table);
-                match self.policies.iter_mut().find(|x| x.name == p.policy_name && x.table == table) {
+                match self
+                    .policies
+                    .iter_mut()
+                    .find(|x| x.name == p.policy_name && x.table == table)
+                {
                     Some(pol) => {
                         if let Some(q) = p.qual.as_deref() {
                             pol.using = Some(ast::expr_text(q));
@@ -534,14 +555,22 @@ impl Schema {
                         file,
                         stmt,
                         "unknown-object",
-                        format!("ALTER POLICY {} on {table}, which no earlier schema file creates", p.policy_name),
+                        format!(
+                            "ALTER POLICY {} on {table}, which no earlier schema file creates",
+                            p.policy_name
+                        ),
                         "create the policy before altering it",
                     ),
                 }
             }
             NodeEnum::ViewStmt(v) => {
                 let name = ast::range_var(&v.view);
-                let reads = v.query.as_deref().and_then(|q| q.node.as_ref()).map(relations_read).unwrap_or_default();
+                let reads = v
+                    .query
+                    .as_deref()
+                    .and_then(|q| q.node.as_ref())
+                    .map(relations_read)
+                    .unwrap_or_default();
                 self.views.retain(|x| x.name != name);
                 self.views.push(View {
                     name,
@@ -551,8 +580,17 @@ impl Schema {
                 });
             }
             NodeEnum::CreateTableAsStmt(c) => {
-                let name = c.into.as_ref().map(|i| ast::range_var(&i.rel)).unwrap_or_else(|| QualName::new("", ""));
-                let reads = c.query.as_deref().and_then(|q| q.node.as_ref()).map(relations_read).unwrap_or_default();
+                let name = c
+                    .into
+                    .as_ref()
+                    .map(|i| ast::range_var(&i.rel))
+                    .unwrap_or_else(|| QualName::new("", ""));
+                let reads = c
+                    .query
+                    .as_deref()
+                    .and_then(|q| q.node.as_ref())
+                    .map(relations_read)
+                    .unwrap_or_default();
                 let materialized = ObjectType::try_from(c.objtype) == Ok(ObjectType::ObjectMatview);
                 self.views.retain(|x| x.name != name);
                 self.views.push(View {
@@ -564,14 +602,22 @@ impl Schema {
             }
             NodeEnum::CreateEnumStmt(e) => {
                 let values = ast::strings(&e.vals);
-                self.add_type(ast::qual_from_list(&e.type_name), TypeKind::Enum { values }, site);
+                self.add_type(
+                    ast::qual_from_list(&e.type_name),
+                    TypeKind::Enum { values },
+                    site,
+                );
             }
             NodeEnum::CompositeTypeStmt(c) => {
                 self.add_type(ast::range_var(&c.typevar), TypeKind::Composite, site);
             }
             NodeEnum::CreateDomainStmt(d) => {
                 let base = d.type_name.as_ref().map(ast::type_name).unwrap_or_default();
-                self.add_type(ast::qual_from_list(&d.domainname), TypeKind::Domain { base }, site);
+                self.add_type(
+                    ast::qual_from_list(&d.domainname),
+                    TypeKind::Domain { base },
+                    site,
+                );
             }
             NodeEnum::CreateRangeStmt(r) => {
                 self.add_type(ast::qual_from_list(&r.type_name), TypeKind::Range, site);
@@ -612,8 +658,12 @@ impl Schema {
                     .objects
                     .iter()
                     .filter_map(|o| match &o.node {
-                        Some(NodeEnum::RangeVar(rv)) => Some(QualName::new(&rv.schemaname, &rv.relname).to_string()),
-                        Some(NodeEnum::ObjectWithArgs(f)) => Some(ast::qual_from_list(&f.objname).to_string()),
+                        Some(NodeEnum::RangeVar(rv)) => {
+                            Some(QualName::new(&rv.schemaname, &rv.relname).to_string())
+                        }
+                        Some(NodeEnum::ObjectWithArgs(f)) => {
+                            Some(ast::qual_from_list(&f.objname).to_string())
+                        }
                         Some(NodeEnum::String(s)) => Some(s.sval.clone()),
                         _ => None,
                     })
@@ -626,12 +676,18 @@ impl Schema {
             }
             NodeEnum::CreateExtensionStmt(e) => {
                 if !self.extensions.iter().any(|x| x.name == e.extname) {
-                    self.extensions.push(Named { name: e.extname.clone(), site });
+                    self.extensions.push(Named {
+                        name: e.extname.clone(),
+                        site,
+                    });
                 }
             }
             NodeEnum::CreateSchemaStmt(s) => {
                 if !self.schemas.iter().any(|x| x.name == s.schemaname) {
-                    self.schemas.push(Named { name: s.schemaname.clone(), site });
+                    self.schemas.push(Named {
+                        name: s.schemaname.clone(),
+                        site,
+                    });
                 }
             }
             NodeEnum::CreateSeqStmt(s) => {
@@ -687,7 +743,10 @@ impl Schema {
                             [t] => QualName::new("", t),
                             [] => return,
                         };
-                        if let Some(c) = self.table_mut(&table).and_then(|t| t.columns.iter_mut().find(|c| c.name == col)) {
+                        if let Some(c) = self
+                            .table_mut(&table)
+                            .and_then(|t| t.columns.iter_mut().find(|c| c.name == col))
+                        {
                             c.comment = text;
                             c.comment_site = Some(site);
                         }
@@ -725,13 +784,19 @@ impl Schema {
                 }
                 (ObjectType::ObjectIndex, NodeEnum::List(l)) => {
                     let name = ast::qual_from_list(&l.items);
-                    self.indexes.retain(|x| !(x.name == name.name && x.table.schema == name.schema));
+                    self.indexes
+                        .retain(|x| !(x.name == name.name && x.table.schema == name.schema));
                 }
                 (ObjectType::ObjectView | ObjectType::ObjectMatview, NodeEnum::List(l)) => {
                     let name = ast::qual_from_list(&l.items);
                     self.views.retain(|x| x.name != name);
                 }
-                (ObjectType::ObjectFunction | ObjectType::ObjectProcedure | ObjectType::ObjectRoutine, NodeEnum::ObjectWithArgs(f)) => {
+                (
+                    ObjectType::ObjectFunction
+                    | ObjectType::ObjectProcedure
+                    | ObjectType::ObjectRoutine,
+                    NodeEnum::ObjectWithArgs(f),
+                ) => {
                     let name = ast::qual_from_list(&f.objname);
                     let args: Vec<String> = f
                         .objargs
@@ -753,9 +818,11 @@ impl Schema {
                         [] => continue,
                     };
                     if kind == ObjectType::ObjectTrigger {
-                        self.triggers.retain(|x| !(x.name == name && x.table == table));
+                        self.triggers
+                            .retain(|x| !(x.name == name && x.table == table));
                     } else {
-                        self.policies.retain(|x| !(x.name == name && x.table == table));
+                        self.policies
+                            .retain(|x| !(x.name == name && x.table == table));
                     }
                 }
                 (ObjectType::ObjectType | ObjectType::ObjectDomain, NodeEnum::TypeName(t)) => {
@@ -825,17 +892,29 @@ impl Schema {
                 }
             }
             ObjectType::ObjectIndex => {
-                if let Some(x) = self.indexes.iter_mut().find(|x| x.name == rel.name && x.table.schema == rel.schema) {
+                if let Some(x) = self
+                    .indexes
+                    .iter_mut()
+                    .find(|x| x.name == rel.name && x.table.schema == rel.schema)
+                {
                     x.name = r.newname.clone();
                 }
             }
             ObjectType::ObjectPolicy => {
-                if let Some(x) = self.policies.iter_mut().find(|x| x.name == r.subname && x.table == rel) {
+                if let Some(x) = self
+                    .policies
+                    .iter_mut()
+                    .find(|x| x.name == r.subname && x.table == rel)
+                {
                     x.name = r.newname.clone();
                 }
             }
             ObjectType::ObjectTrigger => {
-                if let Some(x) = self.triggers.iter_mut().find(|x| x.name == r.subname && x.table == rel) {
+                if let Some(x) = self
+                    .triggers
+                    .iter_mut()
+                    .find(|x| x.name == r.subname && x.table == rel)
+                {
                     x.name = r.newname.clone();
                 }
             }
@@ -918,7 +997,14 @@ fn fk_action(c: &str) -> Option<String> {
 }
 
 /// A constraint node (table element, inline on a column, or ALTER ADD).
-fn constraint(table: &Table, k: &protobuf::Constraint, column: Option<&str>, site: &Site, span: Span, origin: Origin) -> Option<Constraint> {
+fn constraint(
+    table: &Table,
+    k: &protobuf::Constraint,
+    column: Option<&str>,
+    site: &Site,
+    span: Span,
+    origin: Origin,
+) -> Option<Constraint> {
     let kind = match ConstrType::try_from(k.contype).ok()? {
         ConstrType::ConstrPrimary => ConstraintKind::PrimaryKey,
         ConstrType::ConstrUnique => ConstraintKind::Unique,
@@ -993,7 +1079,16 @@ fn implicit_constraint_name(table: &Table, kind: ConstraintKind, columns: &[Stri
         .unwrap_or(base)
 }
 
-fn add_column(table: &mut Table, file: &SqlFile, fi: usize, d: &protobuf::ColumnDef, start: usize, limit: usize, stmt_site: &Site, in_alter: bool) {
+fn add_column(
+    table: &mut Table,
+    file: &SqlFile,
+    fi: usize,
+    d: &protobuf::ColumnDef,
+    start: usize,
+    limit: usize,
+    stmt_site: &Site,
+    in_alter: bool,
+) {
     let (end, _) = sql::element_end(&file.text, start, limit);
     let line = file.line(start);
     let end_line = file.line(end.saturating_sub(1).max(start));
@@ -1017,9 +1112,18 @@ fn add_column(table: &mut Table, file: &SqlFile, fi: usize, d: &protobuf::Column
         .collect();
     part_starts.sort_by_key(|(s, _)| *s);
     let trim_end = |from: usize, to: usize| from + file.text[from..to].trim_end().len();
-    let type_start = d.type_name.as_ref().map_or(end, |t| base + t.location.max(0) as usize);
-    let type_end = trim_end(type_start, part_starts.first().map_or(end, |(s, _)| *s).max(type_start));
-    let name_end = start + file.text[start..].find(|c: char| c.is_whitespace()).unwrap_or(0);
+    let type_start = d
+        .type_name
+        .as_ref()
+        .map_or(end, |t| base + t.location.max(0) as usize);
+    let type_end = trim_end(
+        type_start,
+        part_starts.first().map_or(end, |(s, _)| *s).max(type_start),
+    );
+    let name_end = start
+        + file.text[start..]
+            .find(|c: char| c.is_whitespace())
+            .unwrap_or(0);
     let mut parts = Vec::new();
     for (i, (ps, k)) in part_starts.iter().enumerate() {
         let next = part_starts.get(i + 1).map_or(end, |(s, _)| *s);
@@ -1035,7 +1139,13 @@ fn add_column(table: &mut Table, file: &SqlFile, fi: usize, d: &protobuf::Column
             Ok(ConstrType::ConstrIdentity) => ColumnPart::Identity,
             _ => ColumnPart::Other,
         };
-        parts.push((kind, Span { start: *ps, end: trim_end(*ps, next.max(*ps)) }));
+        parts.push((
+            kind,
+            Span {
+                start: *ps,
+                end: trim_end(*ps, next.max(*ps)),
+            },
+        ));
     }
     let mut col = Column {
         name: d.colname.clone(),
@@ -1047,8 +1157,14 @@ fn add_column(table: &mut Table, file: &SqlFile, fi: usize, d: &protobuf::Column
         inline_comment: file.trailing_comment(end_line, end).map(str::to_string),
         comment: None,
         site,
-        name_span: Span { start, end: name_end.max(start) },
-        type_span: Span { start: type_start, end: type_end },
+        name_span: Span {
+            start,
+            end: name_end.max(start),
+        },
+        type_span: Span {
+            start: type_start,
+            end: type_end,
+        },
         parts: parts.clone(),
         comment_site: None,
         in_alter,
@@ -1065,11 +1181,22 @@ fn add_column(table: &mut Table, file: &SqlFile, fi: usize, d: &protobuf::Column
         match ConstrType::try_from(k.contype) {
             Ok(ConstrType::ConstrNotnull) => col.not_null = true,
             Ok(ConstrType::ConstrNull) => col.not_null = false,
-            Ok(ConstrType::ConstrDefault) => col.default = k.raw_expr.as_deref().map(ast::expr_text),
-            Ok(ConstrType::ConstrGenerated) => col.generated = k.raw_expr.as_deref().map(ast::expr_text),
+            Ok(ConstrType::ConstrDefault) => {
+                col.default = k.raw_expr.as_deref().map(ast::expr_text)
+            }
+            Ok(ConstrType::ConstrGenerated) => {
+                col.generated = k.raw_expr.as_deref().map(ast::expr_text)
+            }
             Ok(ConstrType::ConstrIdentity) => {
                 col.not_null = true;
-                col.identity = Some(if k.generated_when == "a" { "ALWAYS" } else { "BY DEFAULT" }.into());
+                col.identity = Some(
+                    if k.generated_when == "a" {
+                        "ALWAYS"
+                    } else {
+                        "BY DEFAULT"
+                    }
+                    .into(),
+                );
             }
             Ok(ConstrType::ConstrPrimary) => {
                 col.not_null = true;
@@ -1087,8 +1214,17 @@ fn add_column(table: &mut Table, file: &SqlFile, fi: usize, d: &protobuf::Column
     }
 }
 
-fn alter_table(table: &mut Table, file: &SqlFile, fi: usize, stmt: &Statement, cmd: &protobuf::AlterTableCmd, site: &Site) {
-    let Ok(sub) = AlterTableType::try_from(cmd.subtype) else { return };
+fn alter_table(
+    table: &mut Table,
+    file: &SqlFile,
+    fi: usize,
+    stmt: &Statement,
+    cmd: &protobuf::AlterTableCmd,
+    site: &Site,
+) {
+    let Ok(sub) = AlterTableType::try_from(cmd.subtype) else {
+        return;
+    };
     let def = cmd.def.as_deref().and_then(|d| d.node.as_ref());
     match sub {
         AlterTableType::AtAddColumn => {
@@ -1177,12 +1313,20 @@ mod tests {
         let names: Vec<&str> = t.constraints.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(
             names,
-            vec!["shell_files_pkey", "shell_files_status_check", "shell_files_owner_fkey", "shell_files_code_key"]
+            vec![
+                "shell_files_pkey",
+                "shell_files_status_check",
+                "shell_files_owner_fkey",
+                "shell_files_code_key"
+            ]
         );
         let chk = t.constraint("shell_files_status_check").unwrap();
         assert_eq!(chk.allowed_values, vec!["uploaded", "done"]);
         let fk = t.constraint("shell_files_owner_fkey").unwrap();
-        assert_eq!(fk.references.as_ref().unwrap().on_delete.as_deref(), Some("CASCADE"));
+        assert_eq!(
+            fk.references.as_ref().unwrap().on_delete.as_deref(),
+            Some("CASCADE")
+        );
         assert_eq!(
             &file_text(&s, &status.site),
             "status text NOT NULL DEFAULT 'uploaded' CHECK (status IN ('uploaded', 'done'))"
@@ -1208,7 +1352,10 @@ mod tests {
         assert_eq!(parts, vec!["primary key", "default gen_random_uuid()"]);
         let st = t.column("st").unwrap();
         assert_eq!(st.parts[1].1.text(src), "check (st in ('a'))");
-        assert_eq!(t.constraint("t_st_check").unwrap().span.text(src), "check (st in ('a'))");
+        assert_eq!(
+            t.constraint("t_st_check").unwrap().span.text(src),
+            "check (st in ('a'))"
+        );
         assert_eq!(t.column("n").unwrap().type_span.text(src), "numeric(10, 2)");
     }
 
@@ -1225,7 +1372,9 @@ mod tests {
         assert!(t.rls_enabled);
         assert_eq!(t.column("c").unwrap().site.path, Path::new("02.sql"));
         assert_eq!(t.alter_sites.len(), 3);
-        let TypeKind::Enum { values } = &s.type_def(&QualName::parse("st")).unwrap().kind else { panic!() };
+        let TypeKind::Enum { values } = &s.type_def(&QualName::parse("st")).unwrap().kind else {
+            panic!()
+        };
         assert_eq!(values, &["x", "y"]);
     }
 

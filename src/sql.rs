@@ -80,7 +80,10 @@ pub fn split(src: &str) -> Result<Lexed, LexError> {
         ($terminated:expr) => {{
             if let Some(s) = start.take() {
                 out.pieces.push(Piece::Statement {
-                    span: Span { start: s, end: last_end },
+                    span: Span {
+                        start: s,
+                        end: last_end,
+                    },
                     terminated: $terminated,
                 });
             }
@@ -169,7 +172,9 @@ fn atom(src: &str, i: usize) -> Result<Atom, LexError> {
         message: message.to_string(),
     };
     if c == b'-' && b.get(i + 1) == Some(&b'-') {
-        return Ok(Atom::Comment(src[i..].find('\n').map(|p| i + p).unwrap_or(n)));
+        return Ok(Atom::Comment(
+            src[i..].find('\n').map(|p| i + p).unwrap_or(n),
+        ));
     }
     if c == b'/' && b.get(i + 1) == Some(&b'*') {
         let (mut j, mut level) = (i, 0);
@@ -194,7 +199,8 @@ fn atom(src: &str, i: usize) -> Result<Atom, LexError> {
     if c == b'\'' {
         // E'...' strings take backslash escapes; standard strings do not
         // (standard_conforming_strings is on since PostgreSQL 9.1).
-        let escapes = i > 0 && (b[i - 1] == b'E' || b[i - 1] == b'e') && (i < 2 || !is_ident_byte(b[i - 2]));
+        let escapes =
+            i > 0 && (b[i - 1] == b'E' || b[i - 1] == b'e') && (i < 2 || !is_ident_byte(b[i - 2]));
         let mut j = i + 1;
         loop {
             if j >= n {
@@ -407,7 +413,8 @@ pub fn parse(path: &Path, text: String) -> Result<SqlFile> {
                                 statements.push(Statement {
                                     span: *span,
                                     line: index.line(span.start),
-                                    end_line: index.line(span.end.saturating_sub(1).max(span.start)),
+                                    end_line: index
+                                        .line(span.end.saturating_sub(1).max(span.start)),
                                     node,
                                 });
                             }
@@ -481,7 +488,8 @@ fn syntax_help(stmt: &str) -> String {
             .into();
     }
     if upper.contains("CREATE POLICY IF NOT EXISTS") {
-        return "PostgreSQL has no CREATE POLICY IF NOT EXISTS: use DROP POLICY IF EXISTS first".into();
+        return "PostgreSQL has no CREATE POLICY IF NOT EXISTS: use DROP POLICY IF EXISTS first"
+            .into();
     }
     "PostgreSQL's own grammar rejects this statement; fix it at the position shown".into()
 }
@@ -516,7 +524,11 @@ mod tests {
         let src = "\\echo 'creating; tables'\ncreate table a (id int);\n  \\set x 1\n";
         assert_eq!(
             stmts(src),
-            vec!["\\echo 'creating; tables'", "create table a (id int)", "\\set x 1"]
+            vec![
+                "\\echo 'creating; tables'",
+                "create table a (id int)",
+                "\\set x 1"
+            ]
         );
     }
 
@@ -549,8 +561,17 @@ mod tests {
         // The column points at the token the parser names in its message.
         let near = d.message.split('"').nth(1).unwrap();
         let line3 = src.lines().nth(2).unwrap();
-        assert_eq!(d.column, Some(line3.find(near).unwrap() + 1), "{}", d.message);
-        assert!(d.help.as_deref().unwrap().contains("ADD CONSTRAINT IF NOT EXISTS"));
+        assert_eq!(
+            d.column,
+            Some(line3.find(near).unwrap() + 1),
+            "{}",
+            d.message
+        );
+        assert!(d
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("ADD CONSTRAINT IF NOT EXISTS"));
     }
 
     #[test]

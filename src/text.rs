@@ -35,7 +35,8 @@ pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))?;
-    tmp.write_all(contents.as_bytes()).map_err(|e| Error::io(path, e))?;
+    tmp.write_all(contents.as_bytes())
+        .map_err(|e| Error::io(path, e))?;
     tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
     if let Ok(meta) = std::fs::metadata(path) {
         let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
@@ -87,7 +88,10 @@ mod tests {
     #[test]
     fn replace_and_insert_lines() {
         let t = "a\nb\nc\n";
-        assert_eq!(replace_lines(t, 2, 2, &["x".into(), "y".into()]), "a\nx\ny\nc\n");
+        assert_eq!(
+            replace_lines(t, 2, 2, &["x".into(), "y".into()]),
+            "a\nx\ny\nc\n"
+        );
         assert_eq!(replace_lines(t, 2, 1, &["i".into()]), "a\ni\nb\nc\n");
         assert_eq!(replace_lines(t, 1, 3, &[]), "");
     }

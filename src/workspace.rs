@@ -106,7 +106,9 @@ pub struct Check {
 impl Default for Check {
     fn default() -> Self {
         Check {
-            naming_pattern: r"^(?P<date>\d{4}-\d{2}-\d{2})_(?P<nn>\d{2,})_(?P<slug>[a-z0-9][a-z0-9_]*)\.sql$".into(),
+            naming_pattern:
+                r"^(?P<date>\d{4}-\d{2}-\d{2})_(?P<nn>\d{2,})_(?P<slug>[a-z0-9][a-z0-9_]*)\.sql$"
+                    .into(),
             baseline: Baseline::None,
         }
     }
@@ -208,8 +210,11 @@ impl Workspace {
         let root = match root {
             Some(r) => {
                 if !r.is_dir() {
-                    return Err(Error::usage(format!("--root {} is not a directory", r.display()))
-                        .help("pass the folder that holds current_schema/ and migration_history/"));
+                    return Err(
+                        Error::usage(format!("--root {} is not a directory", r.display())).help(
+                            "pass the folder that holds current_schema/ and migration_history/",
+                        ),
+                    );
                 }
                 r.to_path_buf()
             }
@@ -228,7 +233,8 @@ impl Workspace {
         let root = root.canonicalize().map_err(|e| Error::io(root, e))?;
         let cfg_path = root.join(CONFIG_FILE);
         let config = if cfg_path.is_file() {
-            let text = std::fs::read_to_string(&cfg_path).map_err(|e| Error::io(Path::new(CONFIG_FILE), e))?;
+            let text = std::fs::read_to_string(&cfg_path)
+                .map_err(|e| Error::io(Path::new(CONFIG_FILE), e))?;
             Config::parse(&text, Path::new(CONFIG_FILE))?
         } else {
             Config::default()
@@ -249,9 +255,12 @@ impl Workspace {
     /// outside the workspace.
     fn check_inside(&self, p: &Path, origin: &str) -> Result<()> {
         if p.is_absolute() || p.components().any(|c| matches!(c, Component::ParentDir)) {
-            return Err(Error::new("config", format!("path {} leaves the workspace root", p.display()))
-                .file(origin)
-                .help("use a path relative to the folder holding touchpoint.toml, without `..`"));
+            return Err(Error::new(
+                "config",
+                format!("path {} leaves the workspace root", p.display()),
+            )
+            .file(origin)
+            .help("use a path relative to the folder holding touchpoint.toml, without `..`"));
         }
         Ok(())
     }
@@ -295,7 +304,8 @@ impl Workspace {
     pub fn schema_files(&self) -> Result<Vec<PathBuf>> {
         let dir = self.schema_dir();
         let rd = std::fs::read_dir(&dir).map_err(|e| {
-            Error::io(&self.display(&dir), e).help("create current_schema/ or set [paths] current_schema in touchpoint.toml")
+            Error::io(&self.display(&dir), e)
+                .help("create current_schema/ or set [paths] current_schema in touchpoint.toml")
         })?;
         let mut files: Vec<PathBuf> = rd
             .filter_map(|e| e.ok())
@@ -313,7 +323,11 @@ mod tests {
 
     #[test]
     fn config_errors_name_the_line() {
-        let err = Config::parse("[paths]\ncurrent_schema = \"a\"\nbogus = 1\n", Path::new("touchpoint.toml")).unwrap_err();
+        let err = Config::parse(
+            "[paths]\ncurrent_schema = \"a\"\nbogus = 1\n",
+            Path::new("touchpoint.toml"),
+        )
+        .unwrap_err();
         assert_eq!(err.diagnostic().line, Some(3));
     }
 

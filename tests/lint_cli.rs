@@ -22,7 +22,10 @@ fn github_format_lines_are_workflow_commands() {
     ws.write("m.sql", "ALTER TABLE public.nope ADD COLUMN x int;\nALTER TABLE public.job_queue ADD COLUMN status text;\n");
     let out = run(ws.cmd(&["lint", "m.sql", "--format", "github"]));
     assert_eq!(out.code, 1);
-    let re = regex::Regex::new(r"^::(error|warning|notice) file=[^,:]+,line=\d+(,col=\d+)?,title=[a-z-]+::.+$").unwrap();
+    let re = regex::Regex::new(
+        r"^::(error|warning|notice) file=[^,:]+,line=\d+(,col=\d+)?,title=[a-z-]+::.+$",
+    )
+    .unwrap();
     for l in out.stdout.lines() {
         assert!(re.is_match(l), "not a workflow command: {l}");
     }
@@ -37,7 +40,12 @@ fn json_format_is_one_document() {
     let out = run(ws.cmd(&["lint", "m.sql", "--format", "json"]));
     assert_eq!(out.code, 0, "warnings do not fail by default");
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    let codes: Vec<&str> = v["diagnostics"].as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
     assert!(codes.contains(&"index-not-concurrent"), "{codes:?}");
     let out = run(ws.cmd(&["lint", "m.sql", "--fail-on", "warning"]));
     assert_eq!(out.code, 1);

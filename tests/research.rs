@@ -5,13 +5,26 @@ use regex::Regex;
 
 fn research(ws: &Ws, sql: &str, slug: &str) -> crate::common::Output {
     ws.write("draft.sql", sql);
-    run(ws.cmd(&["research", slug, "--sql", "draft.sql", "--date", "2026-11-21", "--issue", "#77"]))
+    run(ws.cmd(&[
+        "research",
+        slug,
+        "--sql",
+        "draft.sql",
+        "--date",
+        "2026-11-21",
+        "--issue",
+        "#77",
+    ]))
 }
 
 #[test]
 fn add_column_names_the_defining_file_and_the_create_table_line() {
     let ws = Ws::sample();
-    let out = research(&ws, "ALTER TABLE public.job_queue ADD COLUMN retry_after timestamptz;\n", "add_retry_after");
+    let out = research(
+        &ws,
+        "ALTER TABLE public.job_queue ADD COLUMN retry_after timestamptz;\n",
+        "add_retry_after",
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
     // NN is one above the highest number in the whole history (05).
     let rel = "migration_history/2026-11/2026-11-21_06_add_retry_after.sql";
@@ -20,17 +33,25 @@ fn add_column_names_the_defining_file_and_the_create_table_line() {
 
     // The SOURCE OF TRUTH entry names the file and a line that really is
     // the table's CREATE TABLE line.
-    let re = Regex::new(r"\[ \] (current_schema/\S+)\n--      - Line (\d+): public\.job_queue \(CREATE TABLE").unwrap();
+    let re = Regex::new(
+        r"\[ \] (current_schema/\S+)\n--      - Line (\d+): public\.job_queue \(CREATE TABLE",
+    )
+    .unwrap();
     let m = re.captures(&text).expect("source-of-truth entry");
     let schema = ws.read(&m[1]);
     let line: usize = m[2].parse().unwrap();
-    assert!(line_of(&schema, line).contains("CREATE TABLE"), "line {line}: {}", line_of(&schema, line));
+    assert!(
+        line_of(&schema, line).contains("CREATE TABLE"),
+        "line {line}: {}",
+        line_of(&schema, line)
+    );
     assert!(line_of(&schema, line).contains("job_queue"));
 
     // The statement line quoted in the analysis is the statement's line.
     let re = Regex::new(r"1\. line (\d+): ALTER TABLE").unwrap();
     let stmt_line: usize = re.captures(&text).unwrap()[1].parse().unwrap();
-    assert!(line_of(&text, stmt_line).starts_with("ALTER TABLE public.job_queue ADD COLUMN retry_after"));
+    assert!(line_of(&text, stmt_line)
+        .starts_with("ALTER TABLE public.job_queue ADD COLUMN retry_after"));
 
     // Docs of the table, lock facts, rollback and verification.
     assert!(text.contains("[ ] bridge-schemas/source/pass-1/job_queue.md"));
@@ -72,8 +93,15 @@ fn sql_that_does_not_parse_writes_nothing_and_names_the_line() {
     assert!(out.stderr.contains("draft.sql:2:"), "{}", out.stderr);
     assert!(out.stderr.contains("syntax error"));
     // draft.sql itself was written by the test before the run.
-    let after: Vec<_> = ws.snapshot().into_iter().filter(|(p, _)| !p.ends_with("draft.sql")).collect();
-    let before: Vec<_> = before.into_iter().filter(|(p, _)| !p.ends_with("draft.sql")).collect();
+    let after: Vec<_> = ws
+        .snapshot()
+        .into_iter()
+        .filter(|(p, _)| !p.ends_with("draft.sql"))
+        .collect();
+    let before: Vec<_> = before
+        .into_iter()
+        .filter(|(p, _)| !p.ends_with("draft.sql"))
+        .collect();
     assert_eq!(before, after);
 }
 
@@ -88,7 +116,11 @@ fn slug_with_a_path_separator_is_refused() {
 #[test]
 fn refresh_rewrites_only_generated_sections_and_is_idempotent() {
     let ws = Ws::sample();
-    let out = research(&ws, "ALTER TABLE public.job_queue ADD COLUMN retry_after timestamptz;\n", "add_retry_after");
+    let out = research(
+        &ws,
+        "ALTER TABLE public.job_queue ADD COLUMN retry_after timestamptz;\n",
+        "add_retry_after",
+    );
     let rel = out.stdout.trim().to_string();
     let text = ws.read(&rel)
         .replace("<describe the problem this migration solves>", "Workers retry too eagerly.")
@@ -102,7 +134,10 @@ fn refresh_rewrites_only_generated_sections_and_is_idempotent() {
     let refreshed = ws.read(&rel);
     assert!(refreshed.contains("Workers retry too eagerly."));
     assert!(refreshed.contains("--   - public.shell_files"));
-    assert!(refreshed.contains("SET NOT NULL on public.shell_files.mime_type") || refreshed.contains("set NOT NULL on public.shell_files.mime_type"));
+    assert!(
+        refreshed.contains("SET NOT NULL on public.shell_files.mime_type")
+            || refreshed.contains("set NOT NULL on public.shell_files.mime_type")
+    );
     assert!(refreshed.contains("full scan"));
     // Line numbers in the analysis follow the statements after the header grew.
     let re = Regex::new(r"2\. line (\d+): ALTER TABLE public.shell_files").unwrap();
@@ -116,8 +151,14 @@ fn refresh_rewrites_only_generated_sections_and_is_idempotent() {
 #[test]
 fn unknown_table_is_reported_but_the_draft_is_written() {
     let ws = Ws::sample();
-    let out = research(&ws, "ALTER TABLE public.job_que ADD COLUMN x int;\n", "typo");
+    let out = research(
+        &ws,
+        "ALTER TABLE public.job_que ADD COLUMN x int;\n",
+        "typo",
+    );
     assert_eq!(out.code, 0);
     assert!(out.stderr.contains("unknown-table"), "{}", out.stderr);
-    assert!(ws.read(out.stdout.trim()).contains("table public.job_que: NOT FOUND in current_schema"));
+    assert!(ws
+        .read(out.stdout.trim())
+        .contains("table public.job_que: NOT FOUND in current_schema"));
 }

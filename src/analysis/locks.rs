@@ -20,7 +20,13 @@ pub struct Lock {
 }
 
 impl Lock {
-    fn on(level: &'static str, table: QualName, rewrite: bool, scan: bool, note: impl Into<String>) -> Lock {
+    fn on(
+        level: &'static str,
+        table: QualName,
+        rewrite: bool,
+        scan: bool,
+        note: impl Into<String>,
+    ) -> Lock {
         Lock {
             level: Some(level),
             tables: vec![table],
@@ -49,7 +55,11 @@ impl Lock {
                 format!(
                     "{l} on {}; {}, {}",
                     tables.join(" and "),
-                    if self.rewrite { "REWRITES the table" } else { "no rewrite" },
+                    if self.rewrite {
+                        "REWRITES the table"
+                    } else {
+                        "no rewrite"
+                    },
                     if self.scan { "full scan" } else { "no scan" }
                 )
             }
@@ -96,7 +106,12 @@ fn binary_coercible(from: &str, to: &str) -> bool {
     let base = |t: &str| t.split('(').next().unwrap_or(t).trim().to_string();
     let modv = |t: &str| -> Vec<u32> {
         t.split_once('(')
-            .map(|(_, m)| m.trim_end_matches(')').split(',').filter_map(|x| x.trim().parse().ok()).collect())
+            .map(|(_, m)| {
+                m.trim_end_matches(')')
+                    .split(',')
+                    .filter_map(|x| x.trim().parse().ok())
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let (fb, tb) = (base(from), base(to));
@@ -118,7 +133,11 @@ fn binary_coercible(from: &str, to: &str) -> bool {
 /// The locks of one statement. `old_type` gives a column's current type
 /// (for ALTER COLUMN TYPE); `is_new` says whether a table is created by
 /// this same migration (its locks contend with nobody).
-pub fn locks(node: &NodeEnum, old_type: &dyn Fn(&QualName, &str) -> Option<String>, is_new: &dyn Fn(&QualName) -> bool) -> Vec<Lock> {
+pub fn locks(
+    node: &NodeEnum,
+    old_type: &dyn Fn(&QualName, &str) -> Option<String>,
+    is_new: &dyn Fn(&QualName) -> bool,
+) -> Vec<Lock> {
     let mut out = match node {
         NodeEnum::AlterTableStmt(a) => {
             let t = ast::range_var(&a.relation);
@@ -144,7 +163,13 @@ pub fn locks(node: &NodeEnum, old_type: &dyn Fn(&QualName, &str) -> Option<Strin
                     )
                 }]
             } else {
-                vec![Lock::on("SHARE", t, false, true, "blocks writes while the index builds")]
+                vec![Lock::on(
+                    "SHARE",
+                    t,
+                    false,
+                    true,
+                    "blocks writes while the index builds",
+                )]
             }
         }
         NodeEnum::CreateStmt(c) => {
@@ -158,7 +183,8 @@ pub fn locks(node: &NodeEnum, old_type: &dyn Fn(&QualName, &str) -> Option<Strin
                             Some(NodeEnum::Constraint(k)) => Some(k),
                             _ => None,
                         })
-                        .map(|k| &**k).collect(),
+                        .map(|k| &**k)
+                        .collect(),
                     Some(NodeEnum::Constraint(k)) => vec![k],
                     _ => vec![],
                 };
@@ -189,10 +215,28 @@ pub fn locks(node: &NodeEnum, old_type: &dyn Fn(&QualName, &str) -> Option<Strin
             false,
             "blocks writes briefly",
         )],
-        NodeEnum::CreatePolicyStmt(p) => vec![Lock::on("ACCESS EXCLUSIVE", ast::range_var(&p.table), false, false, "brief")],
-        NodeEnum::AlterPolicyStmt(p) => vec![Lock::on("ACCESS EXCLUSIVE", ast::range_var(&p.table), false, false, "brief")],
+        NodeEnum::CreatePolicyStmt(p) => vec![Lock::on(
+            "ACCESS EXCLUSIVE",
+            ast::range_var(&p.table),
+            false,
+            false,
+            "brief",
+        )],
+        NodeEnum::AlterPolicyStmt(p) => vec![Lock::on(
+            "ACCESS EXCLUSIVE",
+            ast::range_var(&p.table),
+            false,
+            false,
+            "brief",
+        )],
         NodeEnum::RenameStmt(r) if r.relation.is_some() => {
-            vec![Lock::on("ACCESS EXCLUSIVE", ast::range_var(&r.relation), false, false, "catalog change only")]
+            vec![Lock::on(
+                "ACCESS EXCLUSIVE",
+                ast::range_var(&r.relation),
+                false,
+                false,
+                "catalog change only",
+            )]
         }
         NodeEnum::DropStmt(d) => {
             use protobuf::ObjectType as O;
@@ -241,14 +285,30 @@ pub fn locks(node: &NodeEnum, old_type: &dyn Fn(&QualName, &str) -> Option<Strin
             true,
             "rewrites every row it updates; batch large backfills",
         )],
-        NodeEnum::DeleteStmt(d) => vec![Lock::on("ROW EXCLUSIVE", ast::range_var(&d.relation), false, true, "locks the rows it deletes")],
-        NodeEnum::InsertStmt(i) => vec![Lock::on("ROW EXCLUSIVE", ast::range_var(&i.relation), false, false, "")],
-        NodeEnum::CommentStmt(_) => vec![Lock::none("SHARE UPDATE EXCLUSIVE on the object; catalog change only")],
+        NodeEnum::DeleteStmt(d) => vec![Lock::on(
+            "ROW EXCLUSIVE",
+            ast::range_var(&d.relation),
+            false,
+            true,
+            "locks the rows it deletes",
+        )],
+        NodeEnum::InsertStmt(i) => vec![Lock::on(
+            "ROW EXCLUSIVE",
+            ast::range_var(&i.relation),
+            false,
+            false,
+            "",
+        )],
+        NodeEnum::CommentStmt(_) => vec![Lock::none(
+            "SHARE UPDATE EXCLUSIVE on the object; catalog change only",
+        )],
         NodeEnum::AlterEnumStmt(_) => vec![Lock::none(
             "a new enum value cannot be used in the same transaction that adds it",
         )],
         NodeEnum::ReindexStmt(r) => {
-            let concurrent = r.params.iter().any(|p| matches!(&p.node, Some(NodeEnum::DefElem(d)) if d.defname == "concurrently"));
+            let concurrent = r.params.iter().any(
+                |p| matches!(&p.node, Some(NodeEnum::DefElem(d)) if d.defname == "concurrently"),
+            );
             vec![Lock {
                 no_transaction: concurrent,
                 ..Lock::none("REINDEX blocks writes to the table unless CONCURRENTLY")
@@ -270,13 +330,20 @@ pub fn locks(node: &NodeEnum, old_type: &dyn Fn(&QualName, &str) -> Option<Strin
     out
 }
 
-fn alter_cmd(t: &QualName, c: &protobuf::AlterTableCmd, old_type: &dyn Fn(&QualName, &str) -> Option<String>) -> Lock {
+fn alter_cmd(
+    t: &QualName,
+    c: &protobuf::AlterTableCmd,
+    old_type: &dyn Fn(&QualName, &str) -> Option<String>,
+) -> Lock {
     let sub = AlterTableType::try_from(c.subtype).unwrap_or(AlterTableType::Undefined);
     let def = c.def.as_deref().and_then(|d| d.node.as_ref());
-    let ae = |rewrite, scan, note: &str| Lock::on("ACCESS EXCLUSIVE", t.clone(), rewrite, scan, note);
+    let ae =
+        |rewrite, scan, note: &str| Lock::on("ACCESS EXCLUSIVE", t.clone(), rewrite, scan, note);
     match sub {
         AlterTableType::AtAddColumn => {
-            let Some(NodeEnum::ColumnDef(d)) = def else { return ae(false, false, "") };
+            let Some(NodeEnum::ColumnDef(d)) = def else {
+                return ae(false, false, "");
+            };
             let mut has_default = d.raw_default.is_some();
             let mut not_null = d.is_not_null;
             let mut rewrite_why = None;
@@ -284,7 +351,9 @@ fn alter_cmd(t: &QualName, c: &protobuf::AlterTableCmd, old_type: &dyn Fn(&QualN
                 rewrite_why = Some("serial default is volatile (nextval)");
             }
             for k in &d.constraints {
-                let Some(NodeEnum::Constraint(k)) = &k.node else { continue };
+                let Some(NodeEnum::Constraint(k)) = &k.node else {
+                    continue;
+                };
                 match ConstrType::try_from(k.contype) {
                     Ok(ConstrType::ConstrDefault) => {
                         has_default = true;
@@ -311,14 +380,24 @@ fn alter_cmd(t: &QualName, c: &protobuf::AlterTableCmd, old_type: &dyn Fn(&QualN
             }
             match rewrite_why {
                 Some(why) => ae(true, true, why),
-                None if not_null && !has_default => {
-                    ae(false, true, "NOT NULL without a default fails unless the table is empty")
-                }
-                None if has_default => ae(false, false, "constant default, stored in the catalog (PostgreSQL 11+)"),
+                None if not_null && !has_default => ae(
+                    false,
+                    true,
+                    "NOT NULL without a default fails unless the table is empty",
+                ),
+                None if has_default => ae(
+                    false,
+                    false,
+                    "constant default, stored in the catalog (PostgreSQL 11+)",
+                ),
                 None => ae(false, false, "nullable column without default"),
             }
         }
-        AlterTableType::AtSetNotNull => ae(false, true, "every row is checked unless a valid CHECK (col IS NOT NULL) proves it"),
+        AlterTableType::AtSetNotNull => ae(
+            false,
+            true,
+            "every row is checked unless a valid CHECK (col IS NOT NULL) proves it",
+        ),
         AlterTableType::AtAlterColumnType => {
             let new = match def {
                 Some(NodeEnum::ColumnDef(d)) => d.type_name.as_ref().map(ast::type_name),
@@ -326,13 +405,21 @@ fn alter_cmd(t: &QualName, c: &protobuf::AlterTableCmd, old_type: &dyn Fn(&QualN
             };
             let old = old_type(t, &c.name);
             match (old, new) {
-                (Some(o), Some(n)) if binary_coercible(&o, &n) => ae(false, false, &format!("{o} to {n} is binary-coercible")),
-                (Some(o), Some(n)) => ae(true, true, &format!("{o} to {n} rewrites every row and rebuilds its indexes")),
+                (Some(o), Some(n)) if binary_coercible(&o, &n) => {
+                    ae(false, false, &format!("{o} to {n} is binary-coercible"))
+                }
+                (Some(o), Some(n)) => ae(
+                    true,
+                    true,
+                    &format!("{o} to {n} rewrites every row and rebuilds its indexes"),
+                ),
                 _ => ae(true, true, "type change rewrites unless binary-coercible"),
             }
         }
         AlterTableType::AtAddConstraint => {
-            let Some(NodeEnum::Constraint(k)) = def else { return ae(false, false, "") };
+            let Some(NodeEnum::Constraint(k)) = def else {
+                return ae(false, false, "");
+            };
             let not_valid = k.skip_validation;
             match ConstrType::try_from(k.contype) {
                 Ok(ConstrType::ConstrForeign) => Lock {
@@ -367,15 +454,30 @@ fn alter_cmd(t: &QualName, c: &protobuf::AlterTableCmd, old_type: &dyn Fn(&QualN
                 _ => ae(false, true, ""),
             }
         }
-        AlterTableType::AtValidateConstraint => {
-            Lock::on("SHARE UPDATE EXCLUSIVE", t.clone(), false, true, "reads and writes continue")
+        AlterTableType::AtValidateConstraint => Lock::on(
+            "SHARE UPDATE EXCLUSIVE",
+            t.clone(),
+            false,
+            true,
+            "reads and writes continue",
+        ),
+        AlterTableType::AtDropColumn => ae(
+            false,
+            false,
+            "catalog change only; space is reclaimed by later rewrites",
+        ),
+        AlterTableType::AtEnableRowSecurity | AlterTableType::AtDisableRowSecurity => {
+            ae(false, false, "catalog change only")
         }
-        AlterTableType::AtDropColumn => ae(false, false, "catalog change only; space is reclaimed by later rewrites"),
-        AlterTableType::AtEnableRowSecurity | AlterTableType::AtDisableRowSecurity => ae(false, false, "catalog change only"),
-        AlterTableType::AtEnableTrig | AlterTableType::AtDisableTrig | AlterTableType::AtEnableTrigAll | AlterTableType::AtDisableTrigAll => {
+        AlterTableType::AtEnableTrig
+        | AlterTableType::AtDisableTrig
+        | AlterTableType::AtEnableTrigAll
+        | AlterTableType::AtDisableTrigAll => {
             Lock::on("SHARE ROW EXCLUSIVE", t.clone(), false, false, "")
         }
-        AlterTableType::AtSetStatistics => Lock::on("SHARE UPDATE EXCLUSIVE", t.clone(), false, false, ""),
+        AlterTableType::AtSetStatistics => {
+            Lock::on("SHARE UPDATE EXCLUSIVE", t.clone(), false, false, "")
+        }
         _ => ae(false, false, "catalog change only"),
     }
 }
@@ -386,14 +488,26 @@ mod tests {
 
     fn lock_of(sql: &str) -> Lock {
         let r = pg_query::parse(sql, 0).unwrap();
-        let node = r.protobuf.stmts[0].stmt.as_ref().unwrap().node.clone().unwrap();
-        locks(&node, &|_, _| Some("character varying(50)".into()), &|_| false).remove(0)
+        let node = r.protobuf.stmts[0]
+            .stmt
+            .as_ref()
+            .unwrap()
+            .node
+            .clone()
+            .unwrap();
+        locks(&node, &|_, _| Some("character varying(50)".into()), &|_| {
+            false
+        })
+        .remove(0)
     }
 
     #[test]
     fn add_column_facts() {
         let l = lock_of("alter table t add column c int");
-        assert_eq!((l.level, l.rewrite, l.scan), (Some("ACCESS EXCLUSIVE"), false, false));
+        assert_eq!(
+            (l.level, l.rewrite, l.scan),
+            (Some("ACCESS EXCLUSIVE"), false, false)
+        );
         assert!(!lock_of("alter table t add column c int default 5").rewrite);
         assert!(lock_of("alter table t add column c uuid default gen_random_uuid()").rewrite);
         assert!(lock_of("alter table t add column c int generated always as (1) stored").rewrite);
@@ -406,13 +520,22 @@ mod tests {
         assert_eq!(fk.level, Some("SHARE ROW EXCLUSIVE"));
         assert_eq!(fk.tables.len(), 2);
         assert!(fk.scan);
-        assert!(!lock_of("alter table t add constraint f foreign key (a) references u(id) not valid").scan);
-        assert_eq!(lock_of("alter table t validate constraint f").level, Some("SHARE UPDATE EXCLUSIVE"));
+        assert!(
+            !lock_of("alter table t add constraint f foreign key (a) references u(id) not valid")
+                .scan
+        );
+        assert_eq!(
+            lock_of("alter table t validate constraint f").level,
+            Some("SHARE UPDATE EXCLUSIVE")
+        );
         assert_eq!(lock_of("create index i on t (a)").level, Some("SHARE"));
         let c = lock_of("create index concurrently i on t (a)");
         assert!(c.no_transaction);
         assert_eq!(c.level, Some("SHARE UPDATE EXCLUSIVE"));
-        assert_eq!(lock_of("create trigger tr after insert on t for each row execute function f()").level, Some("SHARE ROW EXCLUSIVE"));
+        assert_eq!(
+            lock_of("create trigger tr after insert on t for each row execute function f()").level,
+            Some("SHARE ROW EXCLUSIVE")
+        );
     }
 
     #[test]

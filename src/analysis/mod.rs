@@ -78,7 +78,10 @@ impl Analysis {
             }
         }
         if out.is_empty() {
-            out.push("no statements yet: write the SQL, then run touchpoint research --refresh FILE".into());
+            out.push(
+                "no statements yet: write the SQL, then run touchpoint research --refresh FILE"
+                    .into(),
+            );
         }
         out
     }
@@ -100,7 +103,13 @@ impl Analysis {
 
 /// Analyse every statement of `migration` against `schema`. Statement lines
 /// are shifted by `line_offset` (for SQL that will be placed below a header).
-pub fn analyze(schema: &Schema, migration: &SqlFile, docs: &[DocFile], root_display: &dyn Fn(&std::path::Path) -> PathBuf, line_offset: usize) -> Analysis {
+pub fn analyze(
+    schema: &Schema,
+    migration: &SqlFile,
+    docs: &[DocFile],
+    root_display: &dyn Fn(&std::path::Path) -> PathBuf,
+    line_offset: usize,
+) -> Analysis {
     let mut cx = Context {
         schema,
         created_tables: Vec::new(),
@@ -122,7 +131,12 @@ pub fn analyze(schema: &Schema, migration: &SqlFile, docs: &[DocFile], root_disp
         number += 1;
         let line = stmt.line + line_offset;
         let actions = cx.actions(&stmt.node, line);
-        let old_type = |t: &QualName, c: &str| schema.table(t).and_then(|t| t.column(c)).map(|c| c.type_name.clone());
+        let old_type = |t: &QualName, c: &str| {
+            schema
+                .table(t)
+                .and_then(|t| t.column(c))
+                .map(|c| c.type_name.clone())
+        };
         let created = cx.created_tables.clone();
         let is_new = |t: &QualName| created.contains(t);
         let locks = locks::locks(&stmt.node, &old_type, &is_new);
@@ -167,12 +181,19 @@ pub fn analyze(schema: &Schema, migration: &SqlFile, docs: &[DocFile], root_disp
                 let entry = match existing {
                     Some(d) => (root_display(&d.path), true),
                     None => {
-                        let base = found[0].path.ancestors().nth(2 + g.matches('/').count() + usize::from(!g.is_empty())).map(std::path::Path::to_path_buf);
+                        let base = found[0]
+                            .path
+                            .ancestors()
+                            .nth(2 + g.matches('/').count() + usize::from(!g.is_empty()))
+                            .map(std::path::Path::to_path_buf);
                         let mut p = base.unwrap_or_default().join(tier.dir());
                         if !g.is_empty() {
                             p = p.join(g);
                         }
-                        (root_display(&p.join(format!("{}.{}", t.name, tier.extension()))), false)
+                        (
+                            root_display(&p.join(format!("{}.{}", t.name, tier.extension()))),
+                            false,
+                        )
                     }
                 };
                 if !analysis.docs.contains(&entry) {
@@ -194,7 +215,8 @@ struct Context<'a> {
 }
 
 fn word_re(word: &str) -> Regex {
-    Regex::new(&format!(r"(?i)\b{}\b", regex::escape(word))).unwrap_or_else(|_| Regex::new("$^").unwrap())
+    Regex::new(&format!(r"(?i)\b{}\b", regex::escape(word)))
+        .unwrap_or_else(|_| Regex::new("$^").unwrap())
 }
 
 fn sql_lit(s: &str) -> String {
@@ -203,8 +225,12 @@ fn sql_lit(s: &str) -> String {
 
 /// Quote an identifier when PostgreSQL would need it.
 pub fn ident(s: &str) -> String {
-    let plain = s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    let plain = s
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if plain {
         s.to_string()
     } else {
@@ -218,13 +244,17 @@ pub fn qident(q: &QualName) -> String {
 
 impl Context<'_> {
     fn site_text(&self, site: &Site) -> String {
-        site.span.text(&self.schema.files[site.file].text).to_string()
+        site.span
+            .text(&self.schema.files[site.file].text)
+            .to_string()
     }
 
     fn table_target(&self, t: &QualName) -> String {
         match self.schema.table(t) {
             Some(table) => format!("table {t} ({})", table.site.lines()),
-            None if self.created_tables.contains(t) => format!("table {t} (created earlier in this migration)"),
+            None if self.created_tables.contains(t) => {
+                format!("table {t} (created earlier in this migration)")
+            }
             None => format!("table {t}: NOT FOUND in current_schema"),
         }
     }
@@ -240,7 +270,10 @@ impl Context<'_> {
     }
 
     fn unknown_table(&mut self, t: &QualName, line: usize) {
-        if self.schema.table(t).is_none() && !self.created_tables.contains(t) && self.schema.view(t).is_none() {
+        if self.schema.table(t).is_none()
+            && !self.created_tables.contains(t)
+            && self.schema.view(t).is_none()
+        {
             self.analysis.diagnostics.push(
                 Diagnostic::error("unknown-table", format!("table {t} does not exist in current_schema"))
                     .file(&self.migration.path)
@@ -260,7 +293,8 @@ impl Context<'_> {
         for other in &s.tables {
             for k in &other.constraints {
                 if let Some(r) = &k.references {
-                    let hits_col = column.is_none_or(|c| r.columns.is_empty() || r.columns.iter().any(|x| x == c));
+                    let hits_col = column
+                        .is_none_or(|c| r.columns.is_empty() || r.columns.iter().any(|x| x == c));
                     if &r.table == t && hits_col {
                         out.push(format!(
                             "foreign key {} on {}({}) ({})",
@@ -282,7 +316,9 @@ impl Context<'_> {
         }
         for i in s.indexes.iter().filter(|i| &i.table == t) {
             let text = self.site_text(&i.site);
-            if column.is_none_or(|c| i.columns.iter().any(|x| x == c)) || (column.is_some() && names_col(&text)) {
+            if column.is_none_or(|c| i.columns.iter().any(|x| x == c))
+                || (column.is_some() && names_col(&text))
+            {
                 out.push(format!("index {} ({})", i.name, i.site.lines()));
             }
         }
@@ -290,20 +326,37 @@ impl Context<'_> {
             // For a column, a trigger matters when its function reads it.
             let body_names_col = s.functions_named(&tr.function).any(|f| names_col(&f.body));
             if column.is_none() || body_names_col {
-                out.push(format!("trigger {} on {} -> {} ({})", tr.name, t, tr.function, tr.site.lines()));
+                out.push(format!(
+                    "trigger {} on {} -> {} ({})",
+                    tr.name,
+                    t,
+                    tr.function,
+                    tr.site.lines()
+                ));
             }
         }
         for p in &s.policies {
             let text = self.site_text(&p.site);
             let on_table = &p.table == t;
-            if (on_table && names_col(&text)) || (!on_table && t_re.is_match(&text) && names_col(&text)) {
-                out.push(format!("policy {} on {} ({})", p.name, p.table, p.site.lines()));
+            if (on_table && names_col(&text))
+                || (!on_table && t_re.is_match(&text) && names_col(&text))
+            {
+                out.push(format!(
+                    "policy {} on {} ({})",
+                    p.name,
+                    p.table,
+                    p.site.lines()
+                ));
             }
         }
         for v in &s.views {
             let text = self.site_text(&v.site);
             if (v.reads.contains(t) || t_re.is_match(&text)) && names_col(&text) {
-                let kind = if v.materialized { "materialized view" } else { "view" };
+                let kind = if v.materialized {
+                    "materialized view"
+                } else {
+                    "view"
+                };
                 out.push(format!("{kind} {} ({})", v.name, v.site.lines()));
             }
         }
@@ -329,18 +382,34 @@ impl Context<'_> {
             );
         }
         let prefix = name.split('_').next().unwrap_or(name);
-        if let Some(t) = s.tables.iter().rev().find(|t| t.name.name.split('_').next() == Some(prefix) && prefix.len() > 2) {
-            return (t.site.path.clone(), format!("next to the other {prefix}_* tables"));
+        if let Some(t) = s
+            .tables
+            .iter()
+            .rev()
+            .find(|t| t.name.name.split('_').next() == Some(prefix) && prefix.len() > 2)
+        {
+            return (
+                t.site.path.clone(),
+                format!("next to the other {prefix}_* tables"),
+            );
         }
         match s.files.last() {
-            Some(f) => (f.path.clone(), "no related table found: the last schema file".into()),
-            None => (PathBuf::from("current_schema/"), "current_schema has no files yet".into()),
+            Some(f) => (
+                f.path.clone(),
+                "no related table found: the last schema file".into(),
+            ),
+            None => (
+                PathBuf::from("current_schema/"),
+                "current_schema has no files yet".into(),
+            ),
         }
     }
 
     fn actions(&mut self, node: &NodeEnum, line: usize) -> Vec<Action> {
         match node {
-            NodeEnum::AlterTableStmt(a) if ObjectType::try_from(a.objtype) == Ok(ObjectType::ObjectTable) => {
+            NodeEnum::AlterTableStmt(a)
+                if ObjectType::try_from(a.objtype) == Ok(ObjectType::ObjectTable) =>
+            {
                 let t = ast::range_var(&a.relation);
                 if !a.missing_ok {
                     self.unknown_table(&t, line);
@@ -379,21 +448,32 @@ impl Context<'_> {
                 let exists = self.schema.table(&t).is_some();
                 if exists && !c.if_not_exists {
                     self.analysis.diagnostics.push(
-                        Diagnostic::error("duplicate-table", format!("table {t} already exists in current_schema"))
-                            .file(&self.migration.path)
-                            .line(line)
-                            .help("alter the existing table instead, or drop it first"),
+                        Diagnostic::error(
+                            "duplicate-table",
+                            format!("table {t} already exists in current_schema"),
+                        )
+                        .file(&self.migration.path)
+                        .line(line)
+                        .help("alter the existing table instead, or drop it first"),
                     );
                 }
                 self.created_tables.push(t.clone());
-                self.rollback.push(format!("DROP TABLE IF EXISTS {};", qident(&t)));
-                self.analysis.verification.push(format!("SELECT to_regclass({}) IS NOT NULL AS {}_exists;", sql_lit(&t.to_string()), t.name));
+                self.rollback
+                    .push(format!("DROP TABLE IF EXISTS {};", qident(&t)));
+                self.analysis.verification.push(format!(
+                    "SELECT to_regclass({}) IS NOT NULL AS {}_exists;",
+                    sql_lit(&t.to_string()),
+                    t.name
+                ));
                 let (file, why) = self.placement(&refs, &t.name);
                 vec![Action {
                     description: format!("create table {t}"),
                     table: Some(t.clone()),
                     target: format!("new table: goes in {} ({why})", file.display()),
-                    dependents: refs.iter().map(|r| format!("references {}", self.table_target(r))).collect(),
+                    dependents: refs
+                        .iter()
+                        .map(|r| format!("references {}", self.table_target(r)))
+                        .collect(),
                     schema_note: Some((file, format!("new table {t}"))),
                 }]
             }
@@ -409,27 +489,43 @@ impl Context<'_> {
                     })
                     .collect();
                 let name = if i.idxname.is_empty() {
-                    ast::make_object_name(&t.name, Some(&cols.join("_")), if i.unique { "key" } else { "idx" })
+                    ast::make_object_name(
+                        &t.name,
+                        Some(&cols.join("_")),
+                        if i.unique { "key" } else { "idx" },
+                    )
                 } else {
                     i.idxname.clone()
                 };
                 let qn = QualName::new(&t.schema, &name);
                 if self.schema.index(&qn).is_some() && !i.if_not_exists {
                     self.analysis.diagnostics.push(
-                        Diagnostic::error("duplicate-index", format!("index {qn} already exists in current_schema"))
-                            .file(&self.migration.path)
-                            .line(line)
-                            .help("use a new name, or CREATE INDEX IF NOT EXISTS"),
+                        Diagnostic::error(
+                            "duplicate-index",
+                            format!("index {qn} already exists in current_schema"),
+                        )
+                        .file(&self.migration.path)
+                        .line(line)
+                        .help("use a new name, or CREATE INDEX IF NOT EXISTS"),
                     );
                 }
                 let conc = if i.concurrent { "CONCURRENTLY " } else { "" };
-                self.rollback.push(format!("DROP INDEX {conc}IF EXISTS {};", qident(&qn)));
+                self.rollback
+                    .push(format!("DROP INDEX {conc}IF EXISTS {};", qident(&qn)));
                 self.analysis.verification.push(format!(
                     "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = {} AND indexname = {};",
                     sql_lit(&t.schema),
                     sql_lit(&name)
                 ));
-                let note = self.schema.table(&t).map(|tb| (tb.site.path.clone(), format!("Line {}: index {name} on {t} (after the table, lines {}-{})", tb.site.end_line, tb.site.line, tb.site.end_line)));
+                let note = self.schema.table(&t).map(|tb| {
+                    (
+                        tb.site.path.clone(),
+                        format!(
+                            "Line {}: index {name} on {t} (after the table, lines {}-{})",
+                            tb.site.end_line, tb.site.line, tb.site.end_line
+                        ),
+                    )
+                });
                 vec![Action {
                     description: format!("create index {name} on {t} ({})", cols.join(", ")),
                     table: Some(t.clone()),
@@ -443,21 +539,38 @@ impl Context<'_> {
                 let t = ast::range_var(&tr.relation);
                 self.unknown_table(&t, line);
                 let func = ast::qual_from_list(&tr.funcname);
-                if self.schema.functions_named(&func).next().is_none() && !self.created_functions.contains(&func.to_string()) {
+                if self.schema.functions_named(&func).next().is_none()
+                    && !self.created_functions.contains(&func.to_string())
+                {
                     self.analysis.diagnostics.push(
-                        Diagnostic::warning("unknown-function", format!("trigger function {func} does not exist in current_schema"))
-                            .file(&self.migration.path)
-                            .line(line)
-                            .help("create the function first"),
+                        Diagnostic::warning(
+                            "unknown-function",
+                            format!("trigger function {func} does not exist in current_schema"),
+                        )
+                        .file(&self.migration.path)
+                        .line(line)
+                        .help("create the function first"),
                     );
                 }
-                self.rollback.push(format!("DROP TRIGGER IF EXISTS {} ON {};", ident(&tr.trigname), qident(&t)));
+                self.rollback.push(format!(
+                    "DROP TRIGGER IF EXISTS {} ON {};",
+                    ident(&tr.trigname),
+                    qident(&t)
+                ));
                 self.analysis.verification.push(format!(
                     "SELECT tgname FROM pg_trigger WHERE tgrelid = {}::regclass AND tgname = {};",
                     sql_lit(&t.to_string()),
                     sql_lit(&tr.trigname)
                 ));
-                let note = self.schema.table(&t).map(|tb| self.table_note(tb, &format!("trigger {} (place it with the table's other triggers)", tr.trigname)));
+                let note = self.schema.table(&t).map(|tb| {
+                    self.table_note(
+                        tb,
+                        &format!(
+                            "trigger {} (place it with the table's other triggers)",
+                            tr.trigname
+                        ),
+                    )
+                });
                 vec![Action {
                     description: format!("create trigger {} on {t} executing {func}", tr.trigname),
                     table: Some(t.clone()),
@@ -469,23 +582,47 @@ impl Context<'_> {
             NodeEnum::CreatePolicyStmt(p) => {
                 let t = ast::range_var(&p.table);
                 self.unknown_table(&t, line);
-                if self.schema.policies.iter().any(|x| x.name == p.policy_name && x.table == t) {
+                if self
+                    .schema
+                    .policies
+                    .iter()
+                    .any(|x| x.name == p.policy_name && x.table == t)
+                {
                     self.analysis.diagnostics.push(
-                        Diagnostic::error("duplicate-policy", format!("policy {} on {t} already exists in current_schema", p.policy_name))
-                            .file(&self.migration.path)
-                            .line(line)
-                            .help("DROP POLICY IF EXISTS first, or ALTER POLICY"),
+                        Diagnostic::error(
+                            "duplicate-policy",
+                            format!(
+                                "policy {} on {t} already exists in current_schema",
+                                p.policy_name
+                            ),
+                        )
+                        .file(&self.migration.path)
+                        .line(line)
+                        .help("DROP POLICY IF EXISTS first, or ALTER POLICY"),
                     );
                 }
-                self.rollback.push(format!("DROP POLICY IF EXISTS {} ON {};", ident(&p.policy_name), qident(&t)));
-                self.analysis.verification.push(policy_query(&t, &p.policy_name));
+                self.rollback.push(format!(
+                    "DROP POLICY IF EXISTS {} ON {};",
+                    ident(&p.policy_name),
+                    qident(&t)
+                ));
+                self.analysis
+                    .verification
+                    .push(policy_query(&t, &p.policy_name));
                 let rls_note = match self.schema.table(&t) {
                     Some(tb) if !tb.rls_enabled => " (row level security is NOT enabled on this table: the policy has no effect)",
                     _ => "",
                 };
-                let note = self.schema.table(&t).map(|tb| self.table_note(tb, &format!("policy {}", p.policy_name)));
+                let note = self
+                    .schema
+                    .table(&t)
+                    .map(|tb| self.table_note(tb, &format!("policy {}", p.policy_name)));
                 vec![Action {
-                    description: format!("create policy {} on {t} for {}{rls_note}", p.policy_name, p.cmd_name.to_uppercase()),
+                    description: format!(
+                        "create policy {} on {t} for {}{rls_note}",
+                        p.policy_name,
+                        p.cmd_name.to_uppercase()
+                    ),
                     table: Some(t.clone()),
                     target: self.table_target(&t),
                     dependents: Vec::new(),
@@ -494,7 +631,11 @@ impl Context<'_> {
             }
             NodeEnum::AlterPolicyStmt(p) => {
                 let t = ast::range_var(&p.table);
-                let existing = self.schema.policies.iter().find(|x| x.name == p.policy_name && x.table == t);
+                let existing = self
+                    .schema
+                    .policies
+                    .iter()
+                    .find(|x| x.name == p.policy_name && x.table == t);
                 let target = match existing {
                     Some(pol) => {
                         self.rollback.push(format!(
@@ -507,11 +648,24 @@ impl Context<'_> {
                     }
                     None => {
                         self.rollback.push(format!("-- ALTER POLICY {} ON {t}: the original policy is not in current_schema; write the inverse by hand", p.policy_name));
-                        format!("policy {} on {t}: NOT FOUND in current_schema", p.policy_name)
+                        format!(
+                            "policy {} on {t}: NOT FOUND in current_schema",
+                            p.policy_name
+                        )
                     }
                 };
-                self.analysis.verification.push(policy_query(&t, &p.policy_name));
-                let note = existing.map(|pol| (pol.site.path.clone(), format!("Line {}: policy {} on {t}: alter", pol.site.line, p.policy_name)));
+                self.analysis
+                    .verification
+                    .push(policy_query(&t, &p.policy_name));
+                let note = existing.map(|pol| {
+                    (
+                        pol.site.path.clone(),
+                        format!(
+                            "Line {}: policy {} on {t}: alter",
+                            pol.site.line, p.policy_name
+                        ),
+                    )
+                });
                 vec![Action {
                     description: format!("alter policy {} on {t}", p.policy_name),
                     table: Some(t.clone()),
@@ -522,21 +676,49 @@ impl Context<'_> {
             }
             NodeEnum::ViewStmt(v) => {
                 let name = ast::range_var(&v.view);
-                let reads = v.query.as_deref().and_then(|q| q.node.as_ref()).map(crate::schema::relations_read).unwrap_or_default();
+                let reads = v
+                    .query
+                    .as_deref()
+                    .and_then(|q| q.node.as_ref())
+                    .map(crate::schema::relations_read)
+                    .unwrap_or_default();
                 self.view_action(name, reads, false, line)
             }
-            NodeEnum::CreateTableAsStmt(c) if ObjectType::try_from(c.objtype) == Ok(ObjectType::ObjectMatview) => {
-                let name = c.into.as_ref().map(|i| ast::range_var(&i.rel)).unwrap_or_else(|| QualName::new("", ""));
-                let reads = c.query.as_deref().and_then(|q| q.node.as_ref()).map(crate::schema::relations_read).unwrap_or_default();
+            NodeEnum::CreateTableAsStmt(c)
+                if ObjectType::try_from(c.objtype) == Ok(ObjectType::ObjectMatview) =>
+            {
+                let name = c
+                    .into
+                    .as_ref()
+                    .map(|i| ast::range_var(&i.rel))
+                    .unwrap_or_else(|| QualName::new("", ""));
+                let reads = c
+                    .query
+                    .as_deref()
+                    .and_then(|q| q.node.as_ref())
+                    .map(crate::schema::relations_read)
+                    .unwrap_or_default();
                 self.view_action(name, reads, true, line)
             }
-            NodeEnum::CreateEnumStmt(e) => self.create_type(ast::qual_from_list(&e.type_name), "enum type"),
-            NodeEnum::CompositeTypeStmt(c) => self.create_type(ast::range_var(&c.typevar), "composite type"),
-            NodeEnum::CreateDomainStmt(d) => self.create_type(ast::qual_from_list(&d.domainname), "domain"),
+            NodeEnum::CreateEnumStmt(e) => {
+                self.create_type(ast::qual_from_list(&e.type_name), "enum type")
+            }
+            NodeEnum::CompositeTypeStmt(c) => {
+                self.create_type(ast::range_var(&c.typevar), "composite type")
+            }
+            NodeEnum::CreateDomainStmt(d) => {
+                self.create_type(ast::qual_from_list(&d.domainname), "domain")
+            }
             NodeEnum::AlterEnumStmt(e) => {
                 let name = ast::qual_from_list(&e.type_name);
                 let (target, note) = match self.schema.type_def(&name) {
-                    Some(t) => (format!("type {name} ({})", t.site.lines()), Some((t.site.path.clone(), format!("Line {}: enum {name}: add value {}", t.site.line, e.new_val)))),
+                    Some(t) => (
+                        format!("type {name} ({})", t.site.lines()),
+                        Some((
+                            t.site.path.clone(),
+                            format!("Line {}: enum {name}: add value {}", t.site.line, e.new_val),
+                        )),
+                    ),
                     None => (format!("type {name}: NOT FOUND in current_schema"), None),
                 };
                 if e.old_val.is_empty() {
@@ -545,15 +727,25 @@ impl Context<'_> {
                         sql_lit(&e.new_val)
                     ));
                 } else {
-                    self.rollback.push(format!("ALTER TYPE {} RENAME VALUE {} TO {};", qident(&name), sql_lit(&e.new_val), sql_lit(&e.old_val)));
+                    self.rollback.push(format!(
+                        "ALTER TYPE {} RENAME VALUE {} TO {};",
+                        qident(&name),
+                        sql_lit(&e.new_val),
+                        sql_lit(&e.old_val)
+                    ));
                 }
-                self.analysis.verification.push(format!("SELECT enum_range(NULL::{});", qident(&name)));
+                self.analysis
+                    .verification
+                    .push(format!("SELECT enum_range(NULL::{});", qident(&name)));
                 let dependents = self
                     .schema
                     .tables
                     .iter()
                     .flat_map(|t| t.columns.iter().map(move |c| (t, c)))
-                    .filter(|(_, c)| c.type_name.trim_end_matches("[]") == name.to_string() || c.type_name == name.name)
+                    .filter(|(_, c)| {
+                        c.type_name.trim_end_matches("[]") == name.to_string()
+                            || c.type_name == name.name
+                    })
                     .map(|(t, c)| format!("column {}.{} ({})", t.name, c.name, c.site.lines()))
                     .collect();
                 vec![Action {
@@ -569,21 +761,32 @@ impl Context<'_> {
             NodeEnum::CommentStmt(c) => {
                 let mut inverse = c.clone();
                 inverse.comment = String::new();
-                let undo = NodeEnum::CommentStmt(inverse).deparse(Default::default()).unwrap_or_default();
-                self.rollback.push(format!("{undo}; -- or restore the previous comment"));
+                let undo = NodeEnum::CommentStmt(inverse)
+                    .deparse(Default::default())
+                    .unwrap_or_default();
+                self.rollback
+                    .push(format!("{undo}; -- or restore the previous comment"));
                 vec![Action {
                     description: "set a comment".into(),
                     table: comment_table(c),
-                    target: comment_table(c).map(|t| self.table_target(&t)).unwrap_or_else(|| "comment".into()),
+                    target: comment_table(c)
+                        .map(|t| self.table_target(&t))
+                        .unwrap_or_else(|| "comment".into()),
                     dependents: Vec::new(),
-                    schema_note: comment_table(c).and_then(|t| self.schema.table(&t).map(|tb| self.table_note(tb, "comment"))),
+                    schema_note: comment_table(c).and_then(|t| {
+                        self.schema
+                            .table(&t)
+                            .map(|tb| self.table_note(tb, "comment"))
+                    }),
                 }]
             }
             NodeEnum::GrantStmt(g) => {
                 let mut inverse = g.clone();
                 inverse.is_grant = !g.is_grant;
                 inverse.grant_option = false;
-                let undo = NodeEnum::GrantStmt(inverse).deparse(Default::default()).unwrap_or_default();
+                let undo = NodeEnum::GrantStmt(inverse)
+                    .deparse(Default::default())
+                    .unwrap_or_default();
                 self.rollback.push(format!("{undo};"));
                 let verb = if g.is_grant { "grant" } else { "revoke" };
                 vec![Action {
@@ -595,21 +798,35 @@ impl Context<'_> {
                 }]
             }
             NodeEnum::CreateExtensionStmt(e) => {
-                self.rollback.push(format!("DROP EXTENSION IF EXISTS {};", ident(&e.extname)));
-                self.analysis.verification.push(format!("SELECT extname, extversion FROM pg_extension WHERE extname = {};", sql_lit(&e.extname)));
-                let file = self.schema.extensions.first().map(|x| x.site.path.clone()).or_else(|| self.schema.files.first().map(|f| f.path.clone()));
+                self.rollback
+                    .push(format!("DROP EXTENSION IF EXISTS {};", ident(&e.extname)));
+                self.analysis.verification.push(format!(
+                    "SELECT extname, extversion FROM pg_extension WHERE extname = {};",
+                    sql_lit(&e.extname)
+                ));
+                let file = self
+                    .schema
+                    .extensions
+                    .first()
+                    .map(|x| x.site.path.clone())
+                    .or_else(|| self.schema.files.first().map(|f| f.path.clone()));
                 vec![Action {
                     description: format!("create extension {}", e.extname),
                     table: None,
                     target: format!(
                         "new extension: goes in {} (with the other extensions)",
-                        file.as_ref().map(|f| f.display().to_string()).unwrap_or_default()
+                        file.as_ref()
+                            .map(|f| f.display().to_string())
+                            .unwrap_or_default()
                     ),
                     dependents: Vec::new(),
                     schema_note: file.map(|f| (f, format!("extension {}", e.extname))),
                 }]
             }
-            NodeEnum::UpdateStmt(_) | NodeEnum::InsertStmt(_) | NodeEnum::DeleteStmt(_) | NodeEnum::TruncateStmt(_) => {
+            NodeEnum::UpdateStmt(_)
+            | NodeEnum::InsertStmt(_)
+            | NodeEnum::DeleteStmt(_)
+            | NodeEnum::TruncateStmt(_) => {
                 let t = match node {
                     NodeEnum::UpdateStmt(u) => Some(ast::range_var(&u.relation)),
                     NodeEnum::InsertStmt(i) => Some(ast::range_var(&i.relation)),
@@ -621,15 +838,20 @@ impl Context<'_> {
                 }
                 self.rollback.push(format!("-- statement {line}: data change; restore the data by hand (no automatic inverse)"));
                 vec![Action {
-                    description: "data change (no schema effect: reported, not patched into current_schema)".into(),
+                    description:
+                        "data change (no schema effect: reported, not patched into current_schema)"
+                            .into(),
                     table: None,
-                    target: t.map(|t| self.table_target(&t)).unwrap_or_else(|| "data".into()),
+                    target: t
+                        .map(|t| self.table_target(&t))
+                        .unwrap_or_else(|| "data".into()),
                     dependents: Vec::new(),
                     schema_note: None,
                 }]
             }
             NodeEnum::DoStmt(_) => {
-                self.rollback.push("-- DO block: write its inverse by hand".into());
+                self.rollback
+                    .push("-- DO block: write its inverse by hand".into());
                 vec![Action {
                     description: "DO block: touchpoint cannot see which objects it changes; finalize reads them from the database catalog".into(),
                     table: None,
@@ -660,7 +882,12 @@ impl Context<'_> {
             schema_note: None,
         };
         let col_note = |what: &str| {
-            table.and_then(|tb| tb.column(&c.name)).map(|col| (col.site.path.clone(), format!("Line {}: {t}.{}: {what}", col.site.line, c.name)))
+            table.and_then(|tb| tb.column(&c.name)).map(|col| {
+                (
+                    col.site.path.clone(),
+                    format!("Line {}: {t}.{}: {what}", col.site.line, c.name),
+                )
+            })
         };
         match sub {
             AlterTableType::AtAddColumn => {
@@ -668,8 +895,12 @@ impl Context<'_> {
                     let ty = d.type_name.as_ref().map(ast::type_name).unwrap_or_default();
                     action.description = format!("add column {} {ty} to {t}", d.colname);
                     action.dependents = self.dependents(t, None);
-                    action.schema_note = table.map(|tb| self.table_note(tb, &format!("add column {} {ty}", d.colname)));
-                    self.rollback.push(format!("ALTER TABLE {tq} DROP COLUMN IF EXISTS {};", ident(&d.colname)));
+                    action.schema_note = table
+                        .map(|tb| self.table_note(tb, &format!("add column {} {ty}", d.colname)));
+                    self.rollback.push(format!(
+                        "ALTER TABLE {tq} DROP COLUMN IF EXISTS {};",
+                        ident(&d.colname)
+                    ));
                     self.analysis.verification.push(column_query(t, &d.colname));
                 }
             }
@@ -689,7 +920,9 @@ impl Context<'_> {
             }
             AlterTableType::AtAlterColumnType => {
                 let new = match def {
-                    Some(NodeEnum::ColumnDef(d)) => d.type_name.as_ref().map(ast::type_name).unwrap_or_default(),
+                    Some(NodeEnum::ColumnDef(d)) => {
+                        d.type_name.as_ref().map(ast::type_name).unwrap_or_default()
+                    }
                     _ => String::new(),
                 };
                 action.description = format!("change type of {t}.{} to {new}", c.name);
@@ -697,7 +930,11 @@ impl Context<'_> {
                 action.dependents = self.dependents(t, Some(&c.name));
                 action.schema_note = col_note(&format!("type {new}"));
                 self.rollback.push(match col {
-                    Some(col) => format!("ALTER TABLE {tq} ALTER COLUMN {} TYPE {};", ident(&c.name), col.type_name),
+                    Some(col) => format!(
+                        "ALTER TABLE {tq} ALTER COLUMN {} TYPE {};",
+                        ident(&c.name),
+                        col.type_name
+                    ),
                     None => format!("-- restore the type of {t}.{} by hand", c.name),
                 });
                 self.analysis.verification.push(column_query(t, &c.name));
@@ -709,16 +946,31 @@ impl Context<'_> {
                     None => format!("drop default of {t}.{}", c.name),
                 };
                 action.target = col_target(&c.name);
-                action.schema_note = col_note(if new.is_some() { "set default" } else { "drop default" });
-                self.rollback.push(match col.and_then(|c| c.default.clone()) {
-                    Some(old) => format!("ALTER TABLE {tq} ALTER COLUMN {} SET DEFAULT {old};", ident(&c.name)),
-                    None => format!("ALTER TABLE {tq} ALTER COLUMN {} DROP DEFAULT;", ident(&c.name)),
+                action.schema_note = col_note(if new.is_some() {
+                    "set default"
+                } else {
+                    "drop default"
                 });
+                self.rollback
+                    .push(match col.and_then(|c| c.default.clone()) {
+                        Some(old) => format!(
+                            "ALTER TABLE {tq} ALTER COLUMN {} SET DEFAULT {old};",
+                            ident(&c.name)
+                        ),
+                        None => format!(
+                            "ALTER TABLE {tq} ALTER COLUMN {} DROP DEFAULT;",
+                            ident(&c.name)
+                        ),
+                    });
                 self.analysis.verification.push(column_query(t, &c.name));
             }
             AlterTableType::AtSetNotNull | AlterTableType::AtDropNotNull => {
                 let set = sub == AlterTableType::AtSetNotNull;
-                action.description = format!("{} NOT NULL on {t}.{}", if set { "set" } else { "drop" }, c.name);
+                action.description = format!(
+                    "{} NOT NULL on {t}.{}",
+                    if set { "set" } else { "drop" },
+                    c.name
+                );
                 action.target = col_target(&c.name);
                 action.dependents = self.dependents(t, Some(&c.name));
                 action.schema_note = col_note(if set { "set NOT NULL" } else { "drop NOT NULL" });
@@ -741,18 +993,31 @@ impl Context<'_> {
                     if let Some(p) = &k.pktable {
                         let r = QualName::new(&p.schemaname, &p.relname);
                         self.unknown_table(&r, _line);
-                        action.dependents.push(format!("references {}", self.table_target(&r)));
+                        action
+                            .dependents
+                            .push(format!("references {}", self.table_target(&r)));
                     }
                     if table.and_then(|tb| tb.constraint(&name)).is_some() {
                         self.analysis.diagnostics.push(
-                            Diagnostic::error("duplicate-constraint", format!("constraint {name} already exists on {t} in current_schema"))
-                                .file(&self.migration.path)
-                                .line(_line)
-                                .help("drop it first (DROP CONSTRAINT IF EXISTS) or choose another name"),
+                            Diagnostic::error(
+                                "duplicate-constraint",
+                                format!(
+                                    "constraint {name} already exists on {t} in current_schema"
+                                ),
+                            )
+                            .file(&self.migration.path)
+                            .line(_line)
+                            .help(
+                                "drop it first (DROP CONSTRAINT IF EXISTS) or choose another name",
+                            ),
                         );
                     }
-                    action.schema_note = table.map(|tb| self.table_note(tb, &format!("add constraint {name}")));
-                    self.rollback.push(format!("ALTER TABLE {tq} DROP CONSTRAINT IF EXISTS {};", ident(&name)));
+                    action.schema_note =
+                        table.map(|tb| self.table_note(tb, &format!("add constraint {name}")));
+                    self.rollback.push(format!(
+                        "ALTER TABLE {tq} DROP CONSTRAINT IF EXISTS {};",
+                        ident(&name)
+                    ));
                     self.analysis.verification.push(constraint_query(t, &name));
                 }
             }
@@ -761,38 +1026,86 @@ impl Context<'_> {
                 action.description = format!("drop constraint {} from {t}", c.name);
                 match k {
                     Some(k) => {
-                        let inline = k.inline_column.as_ref().and_then(|ic| table.and_then(|tb| tb.column(ic)));
+                        let inline = k
+                            .inline_column
+                            .as_ref()
+                            .and_then(|ic| table.and_then(|tb| tb.column(ic)));
                         let (site_desc, line, path) = match inline {
-                            Some(col) => (format!("inline on column {} ({})", col.name, col.site.lines()), col.site.line, col.site.path.clone()),
+                            Some(col) => (
+                                format!("inline on column {} ({})", col.name, col.site.lines()),
+                                col.site.line,
+                                col.site.path.clone(),
+                            ),
                             None => (k.site.lines(), k.site.line, k.site.path.clone()),
                         };
                         action.target = format!("constraint {} {site_desc}", c.name);
-                        action.schema_note = Some((path, format!("Line {line}: {t}: drop constraint {}", c.name)));
-                        self.rollback.push(format!("ALTER TABLE {tq} ADD CONSTRAINT {} {};", ident(&c.name), constraint_def(k)));
+                        action.schema_note = Some((
+                            path,
+                            format!("Line {line}: {t}: drop constraint {}", c.name),
+                        ));
+                        self.rollback.push(format!(
+                            "ALTER TABLE {tq} ADD CONSTRAINT {} {};",
+                            ident(&c.name),
+                            constraint_def(k)
+                        ));
                     }
                     None => {
-                        action.target = format!("constraint {} on {t}: NOT FOUND in current_schema", c.name);
+                        action.target =
+                            format!("constraint {} on {t}: NOT FOUND in current_schema", c.name);
                         self.rollback.push(format!("-- re-create constraint {} on {t} by hand (it is not in current_schema)", c.name));
                     }
                 }
-                self.analysis.verification.push(constraint_query(t, &c.name));
+                self.analysis
+                    .verification
+                    .push(constraint_query(t, &c.name));
             }
             AlterTableType::AtValidateConstraint => {
                 action.description = format!("validate constraint {} on {t}", c.name);
-                self.rollback.push(format!("-- VALIDATE CONSTRAINT {}: nothing to undo", c.name));
+                self.rollback.push(format!(
+                    "-- VALIDATE CONSTRAINT {}: nothing to undo",
+                    c.name
+                ));
             }
             AlterTableType::AtEnableRowSecurity | AlterTableType::AtDisableRowSecurity => {
                 let enable = sub == AlterTableType::AtEnableRowSecurity;
-                action.description = format!("{} row level security on {t}", if enable { "enable" } else { "disable" });
-                action.dependents = self.schema.policies.iter().filter(|p| &p.table == t).map(|p| format!("policy {} ({})", p.name, p.site.lines())).collect();
-                action.schema_note = table.map(|tb| self.table_note(tb, if enable { "enable row level security" } else { "disable row level security" }));
-                self.rollback.push(format!("ALTER TABLE {tq} {} ROW LEVEL SECURITY;", if enable { "DISABLE" } else { "ENABLE" }));
-                self.analysis.verification.push(format!("SELECT relrowsecurity FROM pg_class WHERE oid = {}::regclass;", sql_lit(&t.to_string())));
+                action.description = format!(
+                    "{} row level security on {t}",
+                    if enable { "enable" } else { "disable" }
+                );
+                action.dependents = self
+                    .schema
+                    .policies
+                    .iter()
+                    .filter(|p| &p.table == t)
+                    .map(|p| format!("policy {} ({})", p.name, p.site.lines()))
+                    .collect();
+                action.schema_note = table.map(|tb| {
+                    self.table_note(
+                        tb,
+                        if enable {
+                            "enable row level security"
+                        } else {
+                            "disable row level security"
+                        },
+                    )
+                });
+                self.rollback.push(format!(
+                    "ALTER TABLE {tq} {} ROW LEVEL SECURITY;",
+                    if enable { "DISABLE" } else { "ENABLE" }
+                ));
+                self.analysis.verification.push(format!(
+                    "SELECT relrowsecurity FROM pg_class WHERE oid = {}::regclass;",
+                    sql_lit(&t.to_string())
+                ));
             }
             other => {
-                action.description = format!("{} on {t}", format!("{other:?}").trim_start_matches("At").to_lowercase());
+                action.description = format!(
+                    "{} on {t}",
+                    format!("{other:?}").trim_start_matches("At").to_lowercase()
+                );
                 action.schema_note = table.map(|tb| self.table_note(tb, "alter"));
-                self.rollback.push(format!("-- undo {other:?} on {t} by hand"));
+                self.rollback
+                    .push(format!("-- undo {other:?} on {t} by hand"));
             }
         }
         action
@@ -802,11 +1115,20 @@ impl Context<'_> {
         let name = ast::qual_from_list(&f.funcname);
         let args = crate::schema::function_args(&f.parameters);
         let sig = format!("{name}({})", args.join(", "));
-        let existing = self.schema.functions.iter().find(|x| x.name == name && x.args == args);
-        let kind = if f.is_procedure { "procedure" } else { "function" };
+        let existing = self
+            .schema
+            .functions
+            .iter()
+            .find(|x| x.name == name && x.args == args);
+        let kind = if f.is_procedure {
+            "procedure"
+        } else {
+            "function"
+        };
         let (target, note, dependents) = match existing {
             Some(old) => {
-                self.rollback.push(format!("{};", self.site_text(&old.site)));
+                self.rollback
+                    .push(format!("{};", self.site_text(&old.site)));
                 let re = word_re(&name.name);
                 let mut deps: Vec<String> = self
                     .schema
@@ -817,17 +1139,35 @@ impl Context<'_> {
                     .collect();
                 for p in &self.schema.policies {
                     if re.is_match(&self.site_text(&p.site)) {
-                        deps.push(format!("policy {} on {} ({})", p.name, p.table, p.site.lines()));
+                        deps.push(format!(
+                            "policy {} on {} ({})",
+                            p.name,
+                            p.table,
+                            p.site.lines()
+                        ));
                     }
                 }
                 for other in &self.schema.functions {
                     if other.name != name && re.is_match(&other.body) {
-                        deps.push(format!("function {} ({})", other.signature(), other.site.lines()));
+                        deps.push(format!(
+                            "function {} ({})",
+                            other.signature(),
+                            other.site.lines()
+                        ));
                     }
                 }
                 (
-                    format!("{kind} {sig} ({}): replaced where it stands", old.site.lines()),
-                    Some((old.site.path.clone(), format!("Line {}: {kind} {sig}: replace definition (lines {}-{})", old.site.line, old.site.line, old.site.end_line))),
+                    format!(
+                        "{kind} {sig} ({}): replaced where it stands",
+                        old.site.lines()
+                    ),
+                    Some((
+                        old.site.path.clone(),
+                        format!(
+                            "Line {}: {kind} {sig}: replace definition (lines {}-{})",
+                            old.site.line, old.site.line, old.site.end_line
+                        ),
+                    )),
                     deps,
                 )
             }
@@ -836,21 +1176,31 @@ impl Context<'_> {
                     // Same name, other arguments: an overload. Say so; it is
                     // often a mistake (a changed signature leaves the old one).
                     self.analysis.diagnostics.push(
-                        Diagnostic::warning("function-overload", format!("{sig} adds an overload: {name} exists with other arguments"))
-                            .file(&self.migration.path)
-                            .line(_line)
-                            .help("drop the old signature if this replaces it"),
+                        Diagnostic::warning(
+                            "function-overload",
+                            format!("{sig} adds an overload: {name} exists with other arguments"),
+                        )
+                        .file(&self.migration.path)
+                        .line(_line)
+                        .help("drop the old signature if this replaces it"),
                     );
                 }
-                self.rollback.push(format!("DROP {} IF EXISTS {}({});", kind.to_uppercase(), qident(&name), args.join(", ")));
+                self.rollback.push(format!(
+                    "DROP {} IF EXISTS {}({});",
+                    kind.to_uppercase(),
+                    qident(&name),
+                    args.join(", ")
+                ));
                 let body = f
                     .options
                     .iter()
                     .find_map(|o| match &o.node {
-                        Some(NodeEnum::DefElem(d)) if d.defname == "as" => d.arg.as_deref().and_then(|a| match &a.node {
-                            Some(NodeEnum::List(l)) => Some(ast::strings(&l.items).join("\n")),
-                            _ => None,
-                        }),
+                        Some(NodeEnum::DefElem(d)) if d.defname == "as" => {
+                            d.arg.as_deref().and_then(|a| match &a.node {
+                                Some(NodeEnum::List(l)) => Some(ast::strings(&l.items).join("\n")),
+                                _ => None,
+                            })
+                        }
                         _ => None,
                     })
                     .unwrap_or_default();
@@ -863,7 +1213,10 @@ impl Context<'_> {
                     .collect();
                 let (file, why) = if related.is_empty() {
                     match self.schema.functions.first() {
-                        Some(f0) => (f0.site.path.clone(), "with the other helper functions".to_string()),
+                        Some(f0) => (
+                            f0.site.path.clone(),
+                            "with the other helper functions".to_string(),
+                        ),
                         None => self.placement(&[], &name.name),
                     }
                 } else {
@@ -883,7 +1236,14 @@ impl Context<'_> {
             sql_lit(&name.schema)
         ));
         vec![Action {
-            description: format!("{} {kind} {sig}", if existing.is_some() { "replace" } else { "create" }),
+            description: format!(
+                "{} {kind} {sig}",
+                if existing.is_some() {
+                    "replace"
+                } else {
+                    "create"
+                }
+            ),
             table: None,
             target,
             dependents,
@@ -891,36 +1251,76 @@ impl Context<'_> {
         }]
     }
 
-    fn view_action(&mut self, name: QualName, reads: Vec<QualName>, materialized: bool, _line: usize) -> Vec<Action> {
-        let kind = if materialized { "materialized view" } else { "view" };
+    fn view_action(
+        &mut self,
+        name: QualName,
+        reads: Vec<QualName>,
+        materialized: bool,
+        _line: usize,
+    ) -> Vec<Action> {
+        let kind = if materialized {
+            "materialized view"
+        } else {
+            "view"
+        };
         let existing = self.schema.view(&name);
         let (target, note) = match existing {
             Some(v) => {
                 self.rollback.push(format!("{};", self.site_text(&v.site)));
                 (
-                    format!("{kind} {name} ({}): replaced where it stands", v.site.lines()),
-                    Some((v.site.path.clone(), format!("Line {}: {kind} {name}: replace definition", v.site.line))),
+                    format!(
+                        "{kind} {name} ({}): replaced where it stands",
+                        v.site.lines()
+                    ),
+                    Some((
+                        v.site.path.clone(),
+                        format!("Line {}: {kind} {name}: replace definition", v.site.line),
+                    )),
                 )
             }
             None => {
-                self.rollback.push(format!("DROP {} IF EXISTS {};", kind.to_uppercase(), qident(&name)));
+                self.rollback.push(format!(
+                    "DROP {} IF EXISTS {};",
+                    kind.to_uppercase(),
+                    qident(&name)
+                ));
                 let (file, why) = self.placement(&reads, &name.name);
-                (format!("new {kind}: goes in {} ({why})", file.display()), Some((file, format!("new {kind} {name}"))))
+                (
+                    format!("new {kind}: goes in {} ({why})", file.display()),
+                    Some((file, format!("new {kind} {name}"))),
+                )
             }
         };
-        self.analysis.verification.push(format!("SELECT pg_get_viewdef({}::regclass);", sql_lit(&name.to_string())));
+        self.analysis.verification.push(format!(
+            "SELECT pg_get_viewdef({}::regclass);",
+            sql_lit(&name.to_string())
+        ));
         vec![Action {
-            description: format!("{} {kind} {name}", if existing.is_some() { "replace" } else { "create" }),
+            description: format!(
+                "{} {kind} {name}",
+                if existing.is_some() {
+                    "replace"
+                } else {
+                    "create"
+                }
+            ),
             table: None,
             target,
-            dependents: reads.iter().map(|r| format!("reads {}", self.table_target(r))).collect(),
+            dependents: reads
+                .iter()
+                .map(|r| format!("reads {}", self.table_target(r)))
+                .collect(),
             schema_note: note,
         }]
     }
 
     fn create_type(&mut self, name: QualName, kind: &str) -> Vec<Action> {
-        self.rollback.push(format!("DROP TYPE IF EXISTS {};", qident(&name)));
-        self.analysis.verification.push(format!("SELECT to_regtype({}) IS NOT NULL AS exists;", sql_lit(&name.to_string())));
+        self.rollback
+            .push(format!("DROP TYPE IF EXISTS {};", qident(&name)));
+        self.analysis.verification.push(format!(
+            "SELECT to_regtype({}) IS NOT NULL AS exists;",
+            sql_lit(&name.to_string())
+        ));
         let file = self
             .schema
             .types
@@ -931,7 +1331,10 @@ impl Context<'_> {
         vec![Action {
             description: format!("create {kind} {name}"),
             table: None,
-            target: format!("new {kind}: goes in {} (with the other types, before the tables that use it)", file.display()),
+            target: format!(
+                "new {kind}: goes in {} (with the other types, before the tables that use it)",
+                file.display()
+            ),
             dependents: Vec::new(),
             schema_note: Some((file, format!("new {kind} {name}"))),
         }]
@@ -959,8 +1362,17 @@ impl Context<'_> {
                     action.dependents = self.dependents(&t, None);
                     match self.schema.table(&t) {
                         Some(tb) => {
-                            action.schema_note = Some((tb.site.path.clone(), format!("Line {}: {t} (CREATE TABLE, lines {}-{}): remove", tb.site.line, tb.site.line, tb.site.end_line)));
-                            self.rollback.push(format!("{}; -- the table comes back empty: restore its data from a backup", self.site_text(&tb.site)));
+                            action.schema_note = Some((
+                                tb.site.path.clone(),
+                                format!(
+                                    "Line {}: {t} (CREATE TABLE, lines {}-{}): remove",
+                                    tb.site.line, tb.site.line, tb.site.end_line
+                                ),
+                            ));
+                            self.rollback.push(format!(
+                                "{}; -- the table comes back empty: restore its data from a backup",
+                                self.site_text(&tb.site)
+                            ));
                         }
                         None => {
                             if !d.missing_ok {
@@ -969,7 +1381,11 @@ impl Context<'_> {
                             self.rollback.push(format!("-- re-create {t} by hand"));
                         }
                     }
-                    self.analysis.verification.push(format!("SELECT to_regclass({}) IS NULL AS {}_dropped;", sql_lit(&t.to_string()), t.name));
+                    self.analysis.verification.push(format!(
+                        "SELECT to_regclass({}) IS NULL AS {}_dropped;",
+                        sql_lit(&t.to_string()),
+                        t.name
+                    ));
                 }
                 (O::ObjectIndex, NodeEnum::List(l)) => {
                     let q = ast::qual_from_list(&l.items);
@@ -977,13 +1393,18 @@ impl Context<'_> {
                     match self.schema.index(&q) {
                         Some(i) => {
                             action.table = Some(i.table.clone());
-                            action.target = format!("index {} on {} ({})", i.name, i.table, i.site.lines());
-                            action.schema_note = Some((i.site.path.clone(), format!("Line {}: index {}: remove", i.site.line, i.name)));
+                            action.target =
+                                format!("index {} on {} ({})", i.name, i.table, i.site.lines());
+                            action.schema_note = Some((
+                                i.site.path.clone(),
+                                format!("Line {}: index {}: remove", i.site.line, i.name),
+                            ));
                             self.rollback.push(format!("{};", self.site_text(&i.site)));
                         }
                         None => {
                             action.target = format!("index {q}: NOT FOUND in current_schema");
-                            self.rollback.push(format!("-- re-create index {q} by hand"));
+                            self.rollback
+                                .push(format!("-- re-create index {q} by hand"));
                         }
                     }
                 }
@@ -993,7 +1414,10 @@ impl Context<'_> {
                     match self.schema.view(&q) {
                         Some(v) => {
                             action.target = format!("view {q} ({})", v.site.lines());
-                            action.schema_note = Some((v.site.path.clone(), format!("Line {}: view {q}: remove", v.site.line)));
+                            action.schema_note = Some((
+                                v.site.path.clone(),
+                                format!("Line {}: view {q}: remove", v.site.line),
+                            ));
                             self.rollback.push(format!("{};", self.site_text(&v.site)));
                         }
                         None => {
@@ -1002,7 +1426,10 @@ impl Context<'_> {
                         }
                     }
                 }
-                (O::ObjectFunction | O::ObjectProcedure | O::ObjectRoutine, NodeEnum::ObjectWithArgs(f)) => {
+                (
+                    O::ObjectFunction | O::ObjectProcedure | O::ObjectRoutine,
+                    NodeEnum::ObjectWithArgs(f),
+                ) => {
                     let q = ast::qual_from_list(&f.objname);
                     let args: Vec<String> = f
                         .objargs
@@ -1013,22 +1440,44 @@ impl Context<'_> {
                         })
                         .collect();
                     action.description = format!("drop function {q}({})", args.join(", "));
-                    match self.schema.functions.iter().find(|x| x.name == q && (f.args_unspecified || x.args == args)) {
+                    match self
+                        .schema
+                        .functions
+                        .iter()
+                        .find(|x| x.name == q && (f.args_unspecified || x.args == args))
+                    {
                         Some(func) => {
-                            action.target = format!("function {} ({})", func.signature(), func.site.lines());
-                            action.schema_note = Some((func.site.path.clone(), format!("Line {}: function {}: remove", func.site.line, func.signature())));
-                            self.rollback.push(format!("{};", self.site_text(&func.site)));
+                            action.target =
+                                format!("function {} ({})", func.signature(), func.site.lines());
+                            action.schema_note = Some((
+                                func.site.path.clone(),
+                                format!(
+                                    "Line {}: function {}: remove",
+                                    func.site.line,
+                                    func.signature()
+                                ),
+                            ));
+                            self.rollback
+                                .push(format!("{};", self.site_text(&func.site)));
                             action.dependents = self
                                 .schema
                                 .triggers
                                 .iter()
                                 .filter(|t| t.function == q)
-                                .map(|t| format!("trigger {} on {} ({})", t.name, t.table, t.site.lines()))
+                                .map(|t| {
+                                    format!(
+                                        "trigger {} on {} ({})",
+                                        t.name,
+                                        t.table,
+                                        t.site.lines()
+                                    )
+                                })
                                 .collect();
                         }
                         None => {
                             action.target = format!("function {q}: NOT FOUND in current_schema");
-                            self.rollback.push(format!("-- re-create function {q} by hand"));
+                            self.rollback
+                                .push(format!("-- re-create function {q} by hand"));
                         }
                     }
                 }
@@ -1040,23 +1489,40 @@ impl Context<'_> {
                         [t] => QualName::new("", t),
                         [] => QualName::new("", ""),
                     };
-                    let what = if kind == O::ObjectTrigger { "trigger" } else { "policy" };
+                    let what = if kind == O::ObjectTrigger {
+                        "trigger"
+                    } else {
+                        "policy"
+                    };
                     action.description = format!("drop {what} {name} on {t}");
                     action.table = Some(t.clone());
                     let site = if kind == O::ObjectTrigger {
-                        self.schema.triggers.iter().find(|x| x.name == name && x.table == t).map(|x| x.site.clone())
+                        self.schema
+                            .triggers
+                            .iter()
+                            .find(|x| x.name == name && x.table == t)
+                            .map(|x| x.site.clone())
                     } else {
-                        self.schema.policies.iter().find(|x| x.name == name && x.table == t).map(|x| x.site.clone())
+                        self.schema
+                            .policies
+                            .iter()
+                            .find(|x| x.name == name && x.table == t)
+                            .map(|x| x.site.clone())
                     };
                     match site {
                         Some(site) => {
                             action.target = format!("{what} {name} on {t} ({})", site.lines());
-                            action.schema_note = Some((site.path.clone(), format!("Line {}: {what} {name} on {t}: remove", site.line)));
+                            action.schema_note = Some((
+                                site.path.clone(),
+                                format!("Line {}: {what} {name} on {t}: remove", site.line),
+                            ));
                             self.rollback.push(format!("{};", self.site_text(&site)));
                         }
                         None => {
-                            action.target = format!("{what} {name} on {t}: NOT FOUND in current_schema");
-                            self.rollback.push(format!("-- re-create {what} {name} on {t} by hand"));
+                            action.target =
+                                format!("{what} {name} on {t}: NOT FOUND in current_schema");
+                            self.rollback
+                                .push(format!("-- re-create {what} {name} on {t} by hand"));
                         }
                     }
                 }
@@ -1066,7 +1532,10 @@ impl Context<'_> {
                     match self.schema.type_def(&q) {
                         Some(td) => {
                             action.target = format!("type {q} ({})", td.site.lines());
-                            action.schema_note = Some((td.site.path.clone(), format!("Line {}: type {q}: remove", td.site.line)));
+                            action.schema_note = Some((
+                                td.site.path.clone(),
+                                format!("Line {}: type {q}: remove", td.site.line),
+                            ));
                             self.rollback.push(format!("{};", self.site_text(&td.site)));
                         }
                         None => {
@@ -1076,9 +1545,12 @@ impl Context<'_> {
                     }
                 }
                 _ => {
-                    action.description = format!("drop {kind:?}").replace("Object", "").to_lowercase();
+                    action.description = format!("drop {kind:?}")
+                        .replace("Object", "")
+                        .to_lowercase();
                     action.target = "object".into();
-                    self.rollback.push("-- re-create the dropped object by hand".into());
+                    self.rollback
+                        .push("-- re-create the dropped object by hand".into());
                 }
             }
             out.push(action);
@@ -1106,22 +1578,50 @@ impl Context<'_> {
                 action.dependents = self.dependents(&t, Some(&r.subname));
                 if let Some(col) = table.and_then(|tb| tb.column(&r.subname)) {
                     action.target = format!("column {t}.{} ({})", r.subname, col.site.lines());
-                    action.schema_note = Some((col.site.path.clone(), format!("Line {}: {t}.{}: rename to {}", col.site.line, r.subname, r.newname)));
+                    action.schema_note = Some((
+                        col.site.path.clone(),
+                        format!(
+                            "Line {}: {t}.{}: rename to {}",
+                            col.site.line, r.subname, r.newname
+                        ),
+                    ));
                 }
-                self.rollback.push(format!("ALTER TABLE {tq} RENAME COLUMN {} TO {};", ident(&r.newname), ident(&r.subname)));
-                self.analysis.verification.push(column_query(&t, &r.newname));
+                self.rollback.push(format!(
+                    "ALTER TABLE {tq} RENAME COLUMN {} TO {};",
+                    ident(&r.newname),
+                    ident(&r.subname)
+                ));
+                self.analysis
+                    .verification
+                    .push(column_query(&t, &r.newname));
             }
             O::ObjectTable => {
                 self.unknown_table(&t, line);
                 action.description = format!("rename table {t} to {}", r.newname);
                 action.dependents = self.dependents(&t, None);
-                action.schema_note = table.map(|tb| self.table_note(tb, &format!("rename to {}", r.newname)));
-                self.rollback.push(format!("ALTER TABLE {}.{} RENAME TO {};", ident(&t.schema), ident(&r.newname), ident(&t.name)));
+                action.schema_note =
+                    table.map(|tb| self.table_note(tb, &format!("rename to {}", r.newname)));
+                self.rollback.push(format!(
+                    "ALTER TABLE {}.{} RENAME TO {};",
+                    ident(&t.schema),
+                    ident(&r.newname),
+                    ident(&t.name)
+                ));
             }
             O::ObjectTabconstraint => {
-                action.description = format!("rename constraint {} on {t} to {}", r.subname, r.newname);
-                action.schema_note = table.map(|tb| self.table_note(tb, &format!("rename constraint {} to {}", r.subname, r.newname)));
-                self.rollback.push(format!("ALTER TABLE {tq} RENAME CONSTRAINT {} TO {};", ident(&r.newname), ident(&r.subname)));
+                action.description =
+                    format!("rename constraint {} on {t} to {}", r.subname, r.newname);
+                action.schema_note = table.map(|tb| {
+                    self.table_note(
+                        tb,
+                        &format!("rename constraint {} to {}", r.subname, r.newname),
+                    )
+                });
+                self.rollback.push(format!(
+                    "ALTER TABLE {tq} RENAME CONSTRAINT {} TO {};",
+                    ident(&r.newname),
+                    ident(&r.subname)
+                ));
             }
             O::ObjectIndex => {
                 action.description = format!("rename index {t} to {}", r.newname);
@@ -1130,14 +1630,25 @@ impl Context<'_> {
                     Some(i) => format!("index {} ({})", i.name, i.site.lines()),
                     None => format!("index {t}: NOT FOUND in current_schema"),
                 };
-                self.rollback.push(format!("ALTER INDEX {}.{} RENAME TO {};", ident(&t.schema), ident(&r.newname), ident(&t.name)));
+                self.rollback.push(format!(
+                    "ALTER INDEX {}.{} RENAME TO {};",
+                    ident(&t.schema),
+                    ident(&r.newname),
+                    ident(&t.name)
+                ));
             }
             O::ObjectPolicy => {
                 action.description = format!("rename policy {} on {t} to {}", r.subname, r.newname);
-                self.rollback.push(format!("ALTER POLICY {} ON {tq} RENAME TO {};", ident(&r.newname), ident(&r.subname)));
+                self.rollback.push(format!(
+                    "ALTER POLICY {} ON {tq} RENAME TO {};",
+                    ident(&r.newname),
+                    ident(&r.subname)
+                ));
             }
             other => {
-                action.description = format!("rename {other:?}").replace("Object", "").to_lowercase();
+                action.description = format!("rename {other:?}")
+                    .replace("Object", "")
+                    .to_lowercase();
                 action.table = None;
                 self.rollback.push("-- undo the rename by hand".into());
             }
@@ -1176,7 +1687,12 @@ fn implicit_name_for(t: &QualName, k: &protobuf::Constraint) -> String {
         Ok(C::ConstrUnique) => ast::make_object_name(&t.name, Some(&cols(&k.keys)), "key"),
         Ok(C::ConstrForeign) => ast::make_object_name(&t.name, Some(&cols(&k.fk_attrs)), "fkey"),
         Ok(C::ConstrCheck) => {
-            let first = k.raw_expr.as_deref().and_then(|e| e.node.as_ref()).map(ast::column_refs).and_then(|v| v.into_iter().next());
+            let first = k
+                .raw_expr
+                .as_deref()
+                .and_then(|e| e.node.as_ref())
+                .map(ast::column_refs)
+                .and_then(|v| v.into_iter().next());
             ast::make_object_name(&t.name, first.as_deref(), "check")
         }
         _ => ast::make_object_name(&t.name, None, "constraint"),

@@ -19,25 +19,41 @@ pub struct ApproveOpts {
     pub date: Option<String>,
 }
 
-pub fn run(ws: &Workspace, opts: &ApproveOpts, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitStatus> {
+pub fn run(
+    ws: &Workspace,
+    opts: &ApproveOpts,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<ExitStatus> {
     let path = ws.resolve_user_path(&opts.file)?;
     let m = Migration::load(ws, &path)?;
     let display = m.entry.display.clone();
     let h = m.header.as_ref().ok_or_else(|| {
-        Error::new("header", "the migration has no header to record the review in")
-            .file(&display)
-            .help("create migrations with `touchpoint research`, which writes the header")
+        Error::new(
+            "header",
+            "the migration has no header to record the review in",
+        )
+        .file(&display)
+        .help("create migrations with `touchpoint research`, which writes the header")
     })?;
     if m.state() == State::Finalized {
-        return Err(Error::usage(format!("{} is already finalized", display.display()))
-            .help("a finalized migration is history; nothing to approve"));
+        return Err(
+            Error::usage(format!("{} is already finalized", display.display()))
+                .help("a finalized migration is history; nothing to approve"),
+        );
     }
     if m.sql.statements.is_empty() {
         return Err(Error::usage("the migration has no SQL statements to approve").file(&display));
     }
     for s in PROSE_SECTIONS {
-        if h.section(s).is_some_and(|s| PLACEHOLDER_RE.is_match(&s.content())) {
-            let _ = writeln!(err, "warning: {}: {s} still holds the template placeholder", display.display());
+        if h.section(s)
+            .is_some_and(|s| PLACEHOLDER_RE.is_match(&s.content()))
+        {
+            let _ = writeln!(
+                err,
+                "warning: {}: {s} still holds the template placeholder",
+                display.display()
+            );
         }
     }
     let by = opts.by.clone().or_else(default_reviewer).ok_or_else(|| {
@@ -46,12 +62,23 @@ pub fn run(ws: &Workspace, opts: &ApproveOpts, out: &mut dyn Write, err: &mut dy
     if by.contains('\n') || by.trim().is_empty() {
         return Err(Error::usage("--by must be a name on one line"));
     }
-    let date = opts.date.clone().unwrap_or_else(|| chrono::Local::now().date_naive().to_string());
+    let date = opts
+        .date
+        .clone()
+        .unwrap_or_else(|| chrono::Local::now().date_naive().to_string());
     let sum = m.checksum();
-    let line = format!("   [X] Reviewed by {} on {date} (sql sha256: {sum})", by.trim());
+    let line = format!(
+        "   [X] Reviewed by {} on {date} (sql sha256: {sum})",
+        by.trim()
+    );
     let new = header::set_section_body(&m.sql.text, "REVIEW", &[line], Some("MIGRATION EXECUTED"))?;
     text::write_atomic(&path, &new)?;
-    let _ = writeln!(out, "approved {} by {} (sql sha256: {sum})", display.display(), by.trim());
+    let _ = writeln!(
+        out,
+        "approved {} by {} (sql sha256: {sum})",
+        display.display(),
+        by.trim()
+    );
     Ok(ExitStatus::Success)
 }
 

@@ -50,7 +50,12 @@ enum Target {
     Elsewhere(String),
 }
 
-pub fn run(ws: &Workspace, opts: &FinalizeOpts, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitStatus> {
+pub fn run(
+    ws: &Workspace,
+    opts: &FinalizeOpts,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<ExitStatus> {
     let wait = Duration::from_secs(ws.config.database.advisory_lock_wait_seconds);
     let _lock = journal::lock(ws, wait)?;
     recover(ws, err)?;
@@ -59,7 +64,11 @@ pub fn run(ws: &Workspace, opts: &FinalizeOpts, out: &mut dyn Write, err: &mut d
     let m = Migration::load(ws, &path)?;
     let display = m.entry.display.clone();
     if m.state() == State::Finalized {
-        let _ = writeln!(out, "{} is already finalized: nothing to do", display.display());
+        let _ = writeln!(
+            out,
+            "{} is already finalized: nothing to do",
+            display.display()
+        );
         return Ok(ExitStatus::Success);
     }
     let sum = m.checksum();
@@ -69,7 +78,11 @@ pub fn run(ws: &Workspace, opts: &FinalizeOpts, out: &mut dyn Write, err: &mut d
     }
     let target = match (&opts.no_execute, &opts.applied_via) {
         (true, Some(via)) => Target::Elsewhere(via.clone()),
-        (true, None) => return Err(Error::usage("--no-execute needs --applied-via TEXT").help("say where it was applied, e.g. --applied-via 'Supabase SQL editor (production)'")),
+        (true, None) => {
+            return Err(Error::usage("--no-execute needs --applied-via TEXT").help(
+                "say where it was applied, e.g. --applied-via 'Supabase SQL editor (production)'",
+            ))
+        }
         _ => match db::resolve_url(opts.database_url.as_deref(), &ws.config) {
             Some(u) => Target::Url(u),
             None => Target::Embedded,
@@ -81,7 +94,11 @@ pub fn run(ws: &Workspace, opts: &FinalizeOpts, out: &mut dyn Write, err: &mut d
 
     // 1. The patch, in memory.
     let schema = Schema::load(ws)?;
-    let note = ws.config.finalize.notes.then(|| format!("-- Migration {version}: {title}"));
+    let note = ws
+        .config
+        .finalize
+        .notes
+        .then(|| format!("-- Migration {version}: {title}"));
     let patched = patch::patch(&schema.files, &m.sql, &patch::Options { note })?;
     let mut new_files: Vec<SqlFile> = schema.files.clone();
     for f in &patched.files {
@@ -89,7 +106,16 @@ pub fn run(ws: &Workspace, opts: &FinalizeOpts, out: &mut dyn Write, err: &mut d
     }
 
     // 2. The proof, on a throwaway database.
-    let proof = prove(ws, &schema.files, &new_files, &m, &statements, &sum, opts.strict, err)?;
+    let proof = prove(
+        ws,
+        &schema.files,
+        &new_files,
+        &m,
+        &statements,
+        &sum,
+        opts.strict,
+        err,
+    )?;
     match &proof {
         Proof::Drift(diffs) => {
             let mut d: Vec<Diagnostic> = patched.unmapped.clone();
@@ -118,9 +144,21 @@ pub fn run(ws: &Workspace, opts: &FinalizeOpts, out: &mut dyn Write, err: &mut d
     let new_schema = Schema::build(new_files.clone());
     let docs = bridge::discover(ws)?;
     let a = analysis::analyze(&schema, &m.sql, &docs, &|p| ws.display(p), 0);
-    let tables: Vec<String> = a.affected_tables.iter().filter(|t| new_schema.table(t).is_some()).map(|t| t.to_string()).collect();
-    let doc_changes = if tables.is_empty() { Vec::new() } else { bridge::plan(ws, &new_schema, &tables, &renames(&m.sql))? };
-    let date = opts.date.clone().unwrap_or_else(|| chrono::Local::now().date_naive().to_string());
+    let tables: Vec<String> = a
+        .affected_tables
+        .iter()
+        .filter(|t| new_schema.table(t).is_some())
+        .map(|t| t.to_string())
+        .collect();
+    let doc_changes = if tables.is_empty() {
+        Vec::new()
+    } else {
+        bridge::plan(ws, &new_schema, &tables, &renames(&m.sql))?
+    };
+    let date = opts
+        .date
+        .clone()
+        .unwrap_or_else(|| chrono::Local::now().date_naive().to_string());
     let mut schema_boxes: Vec<(String, Vec<String>)> = Vec::new();
     for c in &patched.changes {
         let p = c.path.display().to_string();
@@ -133,25 +171,50 @@ pub fn run(ws: &Workspace, opts: &FinalizeOpts, out: &mut dyn Write, err: &mut d
         .docs
         .iter()
         .map(|(p, exists)| {
-            let reason = if *exists { String::new() } else { "no doc of this tier exists for the table".to_string() };
+            let reason = if *exists {
+                String::new()
+            } else {
+                "no doc of this tier exists for the table".to_string()
+            };
             (*exists, p.display().to_string(), reason)
         })
         .collect();
     let executed = match &target {
-        Target::Embedded => format!("Applied to embedded throwaway database on {date} via touchpoint finalize"),
-        Target::Url(u) => format!("Applied to {} on {date} via touchpoint finalize", db::redact(u)),
-        Target::Elsewhere(via) => format!("Applied to {via} on {date} (recorded by touchpoint finalize --no-execute)"),
+        Target::Embedded => {
+            format!("Applied to embedded throwaway database on {date} via touchpoint finalize")
+        }
+        Target::Url(u) => format!(
+            "Applied to {} on {date} via touchpoint finalize",
+            db::redact(u)
+        ),
+        Target::Elsewhere(via) => {
+            format!("Applied to {via} on {date} (recorded by touchpoint finalize --no-execute)")
+        }
     };
-    let new_migration = header::tick(&m.sql.text, &header::Ticks { schema_files: schema_boxes, docs: doc_boxes, executed })?;
+    let new_migration = header::tick(
+        &m.sql.text,
+        &header::Ticks {
+            schema_files: schema_boxes,
+            docs: doc_boxes,
+            executed,
+        },
+    )?;
     let sum_path = ws.history_dir().join(history::SUM_FILE);
     let old_sum = std::fs::read_to_string(&sum_path).ok();
     let mut sums = old_sum.as_deref().map(SumFile::parse).unwrap_or_default();
-    sums.set(&history::sum_key(ws, &path), &history::file_hash(new_migration.as_bytes()));
+    sums.set(
+        &history::sum_key(ws, &path),
+        &history::file_hash(new_migration.as_bytes()),
+    );
 
     let mut staged: Vec<StagedFile> = Vec::new();
     let mut stage = |rel: PathBuf, old: Option<&str>, new: String| {
         if old != Some(new.as_str()) {
-            staged.push(StagedFile { path: rel, old_hash: old.map(|o| history::file_hash(o.as_bytes())), new });
+            staged.push(StagedFile {
+                path: rel,
+                old_hash: old.map(|o| history::file_hash(o.as_bytes())),
+                new,
+            });
         }
     };
     for f in &patched.files {
@@ -165,18 +228,32 @@ pub fn run(ws: &Workspace, opts: &FinalizeOpts, out: &mut dyn Write, err: &mut d
 
     if opts.dry_run {
         if let Target::Url(u) = &target {
-            let _ = writeln!(err, "dry run of the migration on {} (rolled back)", db::redact(u));
+            let _ = writeln!(
+                err,
+                "dry run of the migration on {} (rolled back)",
+                db::redact(u)
+            );
             let mut client = db::connect(u)?;
             let tm = tracking_migration(&display, &version, &title, &sum, &statements);
             tracking::Tracker::from_config(&ws.config.database)
-                .dry_run(&mut client, &tm, &tracking::ExecOptions::from_config(&ws.config.database, true))
+                .dry_run(
+                    &mut client,
+                    &tm,
+                    &tracking::ExecOptions::from_config(&ws.config.database, true),
+                )
                 .map_err(Error::from)?;
         }
         for f in &staged {
             let old = std::fs::read_to_string(ws.root.join(&f.path)).unwrap_or_default();
             let d = similar::TextDiff::from_lines(&old, &f.new);
             let name = f.path.display().to_string();
-            let _ = write!(out, "{}", d.unified_diff().context_radius(2).header(&format!("a/{name}"), &format!("b/{name}")));
+            let _ = write!(
+                out,
+                "{}",
+                d.unified_diff()
+                    .context_radius(2)
+                    .header(&format!("a/{name}"), &format!("b/{name}"))
+            );
         }
         print_reported(out, &patched);
         let _ = writeln!(out, "dry run: nothing was written");
@@ -192,7 +269,11 @@ pub fn run(ws: &Workspace, opts: &FinalizeOpts, out: &mut dyn Write, err: &mut d
             Target::Url(u) => Some(db::redact(u)),
             _ => None,
         },
-        phase: if matches!(target, Target::Url(_)) { Phase::Prepared } else { Phase::Committed },
+        phase: if matches!(target, Target::Url(_)) {
+            Phase::Prepared
+        } else {
+            Phase::Committed
+        },
         files: staged,
     };
     journal::verify(ws, &j)?;
@@ -234,7 +315,13 @@ fn review_gate(ws: &Workspace, m: &Migration, sum: &str) -> Option<Diagnostic> {
     if !ws.config.review.required {
         return None;
     }
-    let d = |msg: &str, help: &str| Some(Diagnostic::error("review", msg).file(&m.entry.display).help(help));
+    let d = |msg: &str, help: &str| {
+        Some(
+            Diagnostic::error("review", msg)
+                .file(&m.entry.display)
+                .help(help),
+        )
+    };
     match m.header.as_ref().and_then(|h| h.review()) {
         None => d(
             "the migration has not been approved",
@@ -293,11 +380,21 @@ fn prove(
     let tm = tracking_migration(&m.entry.display, &version, &title, sum, statements);
     let tracker = tracking::Tracker::from_config(&ws.config.database);
     tracker
-        .execute_migration(&mut before, &tm, &tracking::ExecOptions::from_config(&ws.config.database, false))
+        .execute_migration(
+            &mut before,
+            &tm,
+            &tracking::ExecOptions::from_config(&ws.config.database, false),
+        )
         .map_err(|f| {
             let e: Error = f.into();
             let d = e.diagnostic().clone();
-            Error::from(Diagnostic { message: format!("the migration fails on the schema it was written for: {}", d.message), ..d })
+            Error::from(Diagnostic {
+                message: format!(
+                    "the migration fails on the schema it was written for: {}",
+                    d.message
+                ),
+                ..d
+            })
         })?;
     emb.create_database("tp_after", None)?;
     let mut after = emb.connect("tp_after")?;
@@ -318,8 +415,15 @@ fn prove(
     // Column order is reported by the catalog diff but is not drift: a
     // column added to a table whose later columns come from ALTERs in the
     // schema files sits in another position, with the same definition.
-    let diffs: Vec<catalog::CatalogDiff> = catalog::diff(&a, &b).into_iter().filter(|d| !d.detail.contains("column order")).collect();
-    Ok(if diffs.is_empty() { Proof::Passed } else { Proof::Drift(diffs) })
+    let diffs: Vec<catalog::CatalogDiff> = catalog::diff(&a, &b)
+        .into_iter()
+        .filter(|d| !d.detail.contains("column order"))
+        .collect();
+    Ok(if diffs.is_empty() {
+        Proof::Passed
+    } else {
+        Proof::Drift(diffs)
+    })
 }
 
 fn tracking_migration<'a>(
@@ -344,8 +448,12 @@ fn tracking_migration<'a>(
 fn applied_by_static() -> &'static str {
     static BY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     BY.get_or_init(|| {
-        let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
-        let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "localhost".into());
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .unwrap_or_else(|_| "unknown".into());
+        let host = std::fs::read_to_string("/etc/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "localhost".into());
         format!("{user}@{host}")
     })
 }
@@ -364,10 +472,20 @@ fn execute_on(
     let tm = tracking_migration(display, version, title, sum, statements);
     let opts = tracking::ExecOptions::from_config(&ws.config.database, false);
     let wait = Duration::from_secs(ws.config.database.advisory_lock_wait_seconds);
-    let outcome = tracker.with_advisory_lock(&mut client, wait, |c| tracker.execute_migration(c, &tm, &opts).map_err(Error::from))?;
+    let outcome = tracker.with_advisory_lock(&mut client, wait, |c| {
+        tracker
+            .execute_migration(c, &tm, &opts)
+            .map_err(Error::from)
+    })?;
     Ok(match outcome {
-        tracking::ExecOutcome::Applied(e) => format!("applied in {} ms ({} statements)", e.execution_time_ms, e.statements),
-        tracking::ExecOutcome::AlreadyApplied(row) => format!("already applied on {} (same checksum): files only", row.applied_at.date_naive()),
+        tracking::ExecOutcome::Applied(e) => format!(
+            "applied in {} ms ({} statements)",
+            e.execution_time_ms, e.statements
+        ),
+        tracking::ExecOutcome::AlreadyApplied(row) => format!(
+            "already applied on {} (same checksum): files only",
+            row.applied_at.date_naive()
+        ),
     })
 }
 
@@ -376,8 +494,15 @@ fn renames(m: &SqlFile) -> Vec<(String, String, String)> {
     m.statements
         .iter()
         .filter_map(|s| match &s.node {
-            NodeEnum::RenameStmt(r) if pg_query::protobuf::ObjectType::try_from(r.rename_type) == Ok(pg_query::protobuf::ObjectType::ObjectColumn) => {
-                Some((crate::ast::range_var(&r.relation).to_string(), r.subname.clone(), r.newname.clone()))
+            NodeEnum::RenameStmt(r)
+                if pg_query::protobuf::ObjectType::try_from(r.rename_type)
+                    == Ok(pg_query::protobuf::ObjectType::ObjectColumn) =>
+            {
+                Some((
+                    crate::ast::range_var(&r.relation).to_string(),
+                    r.subname.clone(),
+                    r.newname.clone(),
+                ))
             }
             _ => None,
         })
@@ -386,7 +511,9 @@ fn renames(m: &SqlFile) -> Vec<(String, String, String)> {
 
 /// Finish what an interrupted finalize left in the journal.
 pub fn recover(ws: &Workspace, err: &mut dyn Write) -> Result<()> {
-    let Some(j) = journal::read(ws)? else { return Ok(()) };
+    let Some(j) = journal::read(ws)? else {
+        return Ok(());
+    };
     let forward = match (j.phase, &j.target) {
         (Phase::Committed, _) => true,
         (Phase::Prepared, None) => false,
@@ -397,21 +524,32 @@ pub fn recover(ws: &Workspace, err: &mut dyn Write) -> Result<()> {
                 Some(u) => {
                     let mut c = db::connect(&u)?;
                     let t = tracking::Tracker::from_config(&ws.config.database);
-                    t.exists(&mut c)? && t.lookup(&mut c, &j.version)?.is_some_and(|r| r.checksum == j.checksum && r.success)
+                    t.exists(&mut c)?
+                        && t.lookup(&mut c, &j.version)?
+                            .is_some_and(|r| r.checksum == j.checksum && r.success)
                 }
-                None => {
-                    return Err(Error::new("journal", "an interrupted finalize waits for its database to tell whether it committed")
-                        .file(journal::path(ws))
-                        .help("set DATABASE_URL to the database it ran against and run finalize again"))
-                }
+                None => return Err(Error::new(
+                    "journal",
+                    "an interrupted finalize waits for its database to tell whether it committed",
+                )
+                .file(journal::path(ws))
+                .help("set DATABASE_URL to the database it ran against and run finalize again")),
             }
         }
     };
     if forward {
-        let _ = writeln!(err, "completing the interrupted finalize of {}", j.migration.display());
+        let _ = writeln!(
+            err,
+            "completing the interrupted finalize of {}",
+            j.migration.display()
+        );
         journal::apply(ws, &j)?;
     } else {
-        let _ = writeln!(err, "discarding the interrupted finalize of {} (its migration never committed)", j.migration.display());
+        let _ = writeln!(
+            err,
+            "discarding the interrupted finalize of {} (its migration never committed)",
+            j.migration.display()
+        );
     }
     journal::remove(ws)
 }

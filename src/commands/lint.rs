@@ -20,7 +20,12 @@ pub struct LintOpts {
     pub fail_on: Option<Severity>,
 }
 
-pub fn run(ws: &Workspace, opts: &LintOpts, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitStatus> {
+pub fn run(
+    ws: &Workspace,
+    opts: &LintOpts,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<ExitStatus> {
     // Schema-aware rules need current_schema; without it the other rules
     // still run, and the reason is said once.
     let schema = match Schema::load(ws) {
@@ -50,8 +55,11 @@ pub fn run(ws: &Workspace, opts: &LintOpts, out: &mut dyn Write, err: &mut dyn W
             Err(e) => lint::lint_unparsed(&display, &text, e.diagnostic().clone()),
             Ok(f) => {
                 let h = header::parse(&f.text);
-                let is_migration = abs.starts_with(&history) || h.as_ref().is_some_and(|h| h.title().is_some());
-                let a = schema.as_ref().map(|s| analysis::analyze(s, &f, &docs, &|p| ws.display(p), 0));
+                let is_migration =
+                    abs.starts_with(&history) || h.as_ref().is_some_and(|h| h.title().is_some());
+                let a = schema
+                    .as_ref()
+                    .map(|s| analysis::analyze(s, &f, &docs, &|p| ws.display(p), 0));
                 let cx = Context {
                     file: &f,
                     header: h.as_ref(),
@@ -64,7 +72,13 @@ pub fn run(ws: &Workspace, opts: &LintOpts, out: &mut dyn Write, err: &mut dyn W
         };
         all.extend(file_diags);
     }
-    let fail_on = opts.fail_on.unwrap_or(if ws.config.lint.fail_on == "warning" { Severity::Warning } else { Severity::Error });
+    let fail_on = opts
+        .fail_on
+        .unwrap_or(if ws.config.lint.fail_on == "warning" {
+            Severity::Warning
+        } else {
+            Severity::Error
+        });
     let _ = write!(out, "{}", report::render(&all, opts.format));
     if all.is_empty() && opts.format == Format::Human {
         let _ = writeln!(out, "{} file(s) linted: no findings", opts.files.len());

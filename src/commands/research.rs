@@ -27,9 +27,15 @@ pub struct ResearchOpts {
     pub refresh: Option<PathBuf>,
 }
 
-const NO_SQL: &str = "-- Write the migration SQL here, then run: touchpoint research --refresh <this file>";
+const NO_SQL: &str =
+    "-- Write the migration SQL here, then run: touchpoint research --refresh <this file>";
 
-pub fn run(ws: &Workspace, opts: &ResearchOpts, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitStatus> {
+pub fn run(
+    ws: &Workspace,
+    opts: &ResearchOpts,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<ExitStatus> {
     let schema = Schema::load(ws)?;
     let docs = bridge::discover(ws)?;
     let (path, diags) = match &opts.refresh {
@@ -54,33 +60,57 @@ fn report_notes(schema: &Schema, diags: &[Diagnostic], err: &mut dyn Write) {
     }
 }
 
-fn create(ws: &Workspace, schema: &Schema, docs: &[DocFile], opts: &ResearchOpts) -> Result<(PathBuf, Vec<Diagnostic>)> {
+fn create(
+    ws: &Workspace,
+    schema: &Schema,
+    docs: &[DocFile],
+    opts: &ResearchOpts,
+) -> Result<(PathBuf, Vec<Diagnostic>)> {
     let raw_slug = opts.slug.as_deref().ok_or_else(|| {
-        Error::usage("research needs a SLUG (or --refresh FILE)").help("e.g. touchpoint research add_job_priority --sql draft.sql")
+        Error::usage("research needs a SLUG (or --refresh FILE)")
+            .help("e.g. touchpoint research add_job_priority --sql draft.sql")
     })?;
     let slug = history::sanitize_slug(raw_slug)?;
     let date = match &opts.date {
-        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-            .map_err(|_| Error::usage(format!("--date {d} is not a date")).help("use YYYY-MM-DD, e.g. 2026-11-21"))?,
+        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+            Error::usage(format!("--date {d} is not a date"))
+                .help("use YYYY-MM-DD, e.g. 2026-11-21")
+        })?,
         None => chrono::Local::now().date_naive(),
     };
     let body = match &opts.sql {
         Some(p) => read_sql_arg(p)?,
         None => NO_SQL.to_string(),
     };
-    let sql_display = opts.sql.as_deref().map_or_else(|| PathBuf::from("<sql>"), |p| {
-        if p == Path::new("-") { PathBuf::from("<stdin>") } else { p.to_path_buf() }
-    });
+    let sql_display = opts.sql.as_deref().map_or_else(
+        || PathBuf::from("<sql>"),
+        |p| {
+            if p == Path::new("-") {
+                PathBuf::from("<stdin>")
+            } else {
+                p.to_path_buf()
+            }
+        },
+    );
     // Parse first: SQL that PostgreSQL rejects writes nothing.
     let sql_file = sql::parse(&sql_display, body.clone())?;
 
     let entries = history::list(ws)?;
     let nn = history::next_number(&entries);
-    let width = entries.iter().filter_map(|e| e.number_text.as_ref()).map(String::len).max().unwrap_or(2).max(2);
+    let width = entries
+        .iter()
+        .filter_map(|e| e.number_text.as_ref())
+        .map(String::len)
+        .max()
+        .unwrap_or(2)
+        .max(2);
     let file_name = format!("{}_{:0width$}_{slug}.sql", date.format("%Y-%m-%d"), nn);
     let path = history::folder_for(ws, &entries, date).join(&file_name);
     if path.exists() {
-        return Err(Error::usage(format!("{} already exists", ws.display(&path).display())).help("pick another slug"));
+        return Err(
+            Error::usage(format!("{} already exists", ws.display(&path).display()))
+                .help("pick another slug"),
+        );
     }
     let title = opts.title.clone().unwrap_or_else(|| humanize(&slug));
     let (template, template_path) = header::template(&ws.templates_dir())?;
@@ -91,18 +121,38 @@ fn create(ws: &Workspace, schema: &Schema, docs: &[DocFile], opts: &ResearchOpts
     // The header's length depends on the analysis, and the analysis quotes
     // statement lines below the header: render until the lines agree.
     for _ in 0..4 {
-        let located = SqlFile { path: display.clone(), ..sql_file.clone() };
+        let located = SqlFile {
+            path: display.clone(),
+            ..sql_file.clone()
+        };
         analysis = analysis::analyze(schema, &located, docs, &|p| ws.display(p), offset);
-        let mut vars = vars_for(&analysis, &title, &date.to_string(), opts.issue.as_deref().unwrap_or("none"));
+        let mut vars = vars_for(
+            &analysis,
+            &title,
+            &date.to_string(),
+            opts.issue.as_deref().unwrap_or("none"),
+        );
         vars.sql = body.trim_end().to_string();
         rendered = header::render(&template, &template_path, &vars)?;
         let parsed = sql::parse(&display, rendered.clone()).map_err(|e| {
-            Error::new("template", format!("the rendered migration does not parse: {}", e.diagnostic().message))
-                .file(&template_path)
-                .help("keep everything but {{ sql }} inside -- comments or /* */ blocks in the template")
+            Error::new(
+                "template",
+                format!(
+                    "the rendered migration does not parse: {}",
+                    e.diagnostic().message
+                ),
+            )
+            .file(&template_path)
+            .help(
+                "keep everything but {{ sql }} inside -- comments or /* */ blocks in the template",
+            )
         })?;
         let want = parsed.statements.first().map(|s| s.line).unwrap_or(0);
-        let have = sql_file.statements.first().map(|s| s.line + offset).unwrap_or(0);
+        let have = sql_file
+            .statements
+            .first()
+            .map(|s| s.line + offset)
+            .unwrap_or(0);
         if want == have {
             break;
         }
@@ -112,12 +162,20 @@ fn create(ws: &Workspace, schema: &Schema, docs: &[DocFile], opts: &ResearchOpts
     Ok((path, analysis.diagnostics))
 }
 
-fn refresh(ws: &Workspace, schema: &Schema, docs: &[DocFile], file: &Path) -> Result<(PathBuf, Vec<Diagnostic>)> {
+fn refresh(
+    ws: &Workspace,
+    schema: &Schema,
+    docs: &[DocFile],
+    file: &Path,
+) -> Result<(PathBuf, Vec<Diagnostic>)> {
     let path = ws.resolve_user_path(file)?;
     let mut m = Migration::load(ws, &path)?;
     if m.state() == State::Finalized {
-        return Err(Error::usage(format!("{} is finalized", m.entry.display.display()))
-            .help("a finalized migration is history: write a new migration for further changes"));
+        return Err(
+            Error::usage(format!("{} is finalized", m.entry.display.display())).help(
+                "a finalized migration is history: write a new migration for further changes",
+            ),
+        );
     }
     let (template, template_path) = header::template(&ws.templates_dir())?;
     let original = m.sql.text.clone();
@@ -131,18 +189,26 @@ fn refresh(ws: &Workspace, schema: &Schema, docs: &[DocFile], file: &Path) -> Re
         let issue = h.and_then(|h| h.field("Issue")).unwrap_or("").to_string();
         let vars = vars_for(&analysis, &title, &date, &issue);
         let rendered = header::render(&template, &template_path, &vars)?;
-        let fresh = header::parse(&rendered).ok_or_else(|| Error::new("template", "the template renders no header").file(&template_path))?;
+        let fresh = header::parse(&rendered).ok_or_else(|| {
+            Error::new("template", "the template renders no header").file(&template_path)
+        })?;
         text = m.sql.text.clone();
         for name in header::GENERATED_SECTIONS {
             if let Some(s) = fresh.section(name) {
-                let lines: Vec<String> = s.body[..s.body.iter().rposition(|b| !b.text.trim().is_empty()).map_or(0, |i| i + 1)]
+                let lines: Vec<String> = s.body[..s
+                    .body
+                    .iter()
+                    .rposition(|b| !b.text.trim().is_empty())
+                    .map_or(0, |i| i + 1)]
                     .iter()
                     .map(|b| b.text.clone())
                     .collect();
                 text = header::set_section_body(&text, name, &lines, Some("MIGRATION STRATEGY"))?;
             }
         }
-        if let Some(t) = header::replace_generated_block(&text, "VERIFICATION QUERY", &vars.verification) {
+        if let Some(t) =
+            header::replace_generated_block(&text, "VERIFICATION QUERY", &vars.verification)
+        {
             text = t;
         }
         if let Some(t) = header::replace_generated_block(&text, "ROLLBACK SCRIPT", &vars.rollback) {
@@ -172,7 +238,11 @@ fn read_sql_arg(p: &Path) -> Result<String> {
         return Ok(s);
     }
     let bytes = std::fs::read(p).map_err(|e| Error::io(p, e))?;
-    String::from_utf8(bytes).map_err(|_| Error::new("encoding", "the SQL file is not valid UTF-8").file(p).help("save it as UTF-8"))
+    String::from_utf8(bytes).map_err(|_| {
+        Error::new("encoding", "the SQL file is not valid UTF-8")
+            .file(p)
+            .help("save it as UTF-8")
+    })
 }
 
 fn humanize(slug: &str) -> String {
@@ -215,7 +285,11 @@ pub fn vars_for(a: &Analysis, title: &str, date: &str, issue: &str) -> Vars {
             .map(|(p, exists)| header::DocVar {
                 mark: if *exists { " ".into() } else { "N/A".into() },
                 path: p.display().to_string(),
-                note: if *exists { String::new() } else { "no doc of this tier exists for the table".into() },
+                note: if *exists {
+                    String::new()
+                } else {
+                    "no doc of this tier exists for the table".into()
+                },
             })
             .collect(),
         impact: a.impact_lines(),

@@ -27,9 +27,17 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    pub fn diag(&self, code: &str, severity: Severity, offset: usize, message: impl Into<String>) -> Diagnostic {
+    pub fn diag(
+        &self,
+        code: &str,
+        severity: Severity,
+        offset: usize,
+        message: impl Into<String>,
+    ) -> Diagnostic {
         let (line, col) = self.file.index.line_col(&self.file.text, offset);
-        Diagnostic::new(code, severity, message).file(&self.file.path).at(line, col)
+        Diagnostic::new(code, severity, message)
+            .file(&self.file.path)
+            .at(line, col)
     }
 }
 
@@ -70,7 +78,9 @@ pub fn lint_unparsed(path: &std::path::Path, text: &str, syntax: Diagnostic) -> 
 }
 
 pub fn sort(d: &mut [Diagnostic]) {
-    d.sort_by(|a, b| (&a.file, a.line, a.column, &a.code).cmp(&(&b.file, b.line, b.column, &b.code)));
+    d.sort_by(|a, b| {
+        (&a.file, a.line, a.column, &a.code).cmp(&(&b.file, b.line, b.column, &b.code))
+    });
 }
 
 #[cfg(test)]

@@ -32,7 +32,12 @@ pub const STYLE: &[&str] = &[
 ];
 
 pub fn lint(file: &SqlFile, exclude: &[String], include: &[String]) -> Vec<Diagnostic> {
-    let parse_rules = |names: &[String]| -> Vec<Rule> { names.iter().filter_map(|n| n.parse::<Rule>().ok()).collect() };
+    let parse_rules = |names: &[String]| -> Vec<Rule> {
+        names
+            .iter()
+            .filter_map(|n| n.parse::<Rule>().ok())
+            .collect()
+    };
     let mut excluded = parse_rules(exclude);
     excluded.extend(REPLACED.iter().filter_map(|n| n.parse::<Rule>().ok()));
     excluded.extend(
@@ -47,7 +52,10 @@ pub fn lint(file: &SqlFile, exclude: &[String], include: &[String]) -> Vec<Diagn
     // keeping every offset.
     let mut text = file.text.clone();
     for m in &file.metas {
-        text.replace_range(m.span.start..m.span.end, &" ".repeat(m.span.end - m.span.start));
+        text.replace_range(
+            m.span.start..m.span.end,
+            &" ".repeat(m.span.end - m.span.start),
+        );
     }
     let parsed = squawk_syntax::SourceFile::parse(&text);
     linter

@@ -72,7 +72,13 @@ impl Edit {
             anchor,
         }
     }
-    pub fn replace(file: usize, start: usize, end: usize, text: String, what: Option<String>) -> Edit {
+    pub fn replace(
+        file: usize,
+        start: usize,
+        end: usize,
+        text: String,
+        what: Option<String>,
+    ) -> Edit {
         Edit {
             file,
             start,
@@ -116,7 +122,9 @@ pub fn patch(schema_files: &[SqlFile], migration: &SqlFile, opts: &Options) -> R
         // Each command of a multi-command ALTER TABLE is its own unit, so
         // that every edit sees the text the previous one left.
         let units: Vec<Option<usize>> = match &stmt.node {
-            NodeEnum::AlterTableStmt(a) if a.cmds.len() > 1 => (0..a.cmds.len()).map(Some).collect(),
+            NodeEnum::AlterTableStmt(a) if a.cmds.len() > 1 => {
+                (0..a.cmds.len()).map(Some).collect()
+            }
             _ => vec![None],
         };
         for u in units {
@@ -172,14 +180,24 @@ impl Patcher<'_> {
         let backup_files: Vec<(usize, SqlFile)> = {
             let mut idx: Vec<usize> = edits.iter().map(|e| e.file).collect();
             idx.dedup();
-            idx.into_iter().map(|i| (i, self.files[i].clone())).collect()
+            idx.into_iter()
+                .map(|i| (i, self.files[i].clone()))
+                .collect()
         };
         let backup_anchors = self.anchors.clone();
-        let mut texts: std::collections::BTreeMap<usize, String> =
-            backup_files.iter().map(|(i, f)| (*i, f.text.clone())).collect();
+        let mut texts: std::collections::BTreeMap<usize, String> = backup_files
+            .iter()
+            .map(|(i, f)| (*i, f.text.clone()))
+            .collect();
         for e in &edits {
-            let t = texts.get_mut(&e.file).ok_or("internal: edit on an unknown file")?;
-            if e.start > e.end || e.end > t.len() || !t.is_char_boundary(e.start) || !t.is_char_boundary(e.end) {
+            let t = texts
+                .get_mut(&e.file)
+                .ok_or("internal: edit on an unknown file")?;
+            if e.start > e.end
+                || e.end > t.len()
+                || !t.is_char_boundary(e.start)
+                || !t.is_char_boundary(e.end)
+            {
                 return Err("internal: edit out of range".into());
             }
             t.replace_range(e.start..e.end, &e.text);
@@ -192,7 +210,8 @@ impl Patcher<'_> {
                 }
             }
             if let Some((rel, what)) = &e.anchor {
-                self.anchors.push((e.file, e.start + (*rel).min(e.text.len()), what.clone()));
+                self.anchors
+                    .push((e.file, e.start + (*rel).min(e.text.len()), what.clone()));
             }
         }
         for (i, t) in texts {
@@ -209,7 +228,10 @@ impl Patcher<'_> {
                     if std::env::var_os("TP_DEBUG_PATCH").is_some() {
                         eprintln!("{err}");
                     }
-                    return Err(format!("the patched file would not parse ({})", err.diagnostic().message));
+                    return Err(format!(
+                        "the patched file would not parse ({})",
+                        err.diagnostic().message
+                    ));
                 }
             }
         }
@@ -228,14 +250,17 @@ impl Patcher<'_> {
                     .iter()
                     .filter(|k| k.origin != crate::schema::Origin::Inline)
                     .find(|k| {
-                        k.columns.iter().any(|c| t.column(c).is_none() && k.kind != crate::schema::ConstraintKind::Check)
-                            || k.references.as_ref().is_some_and(|r| gone_table(&r.table))
+                        k.columns.iter().any(|c| {
+                            t.column(c).is_none() && k.kind != crate::schema::ConstraintKind::Check
+                        }) || k.references.as_ref().is_some_and(|r| gone_table(&r.table))
                     })
                     .map(|k| (t.name.clone(), k.name.clone(), k.origin))
             });
             let Some((t, name, _)) = orphan else { return };
             let Some(table) = model.table(&t) else { return };
-            let Some(k) = table.constraint(&name) else { return };
+            let Some(k) = table.constraint(&name) else {
+                return;
+            };
             let what = format!("Dropped constraint {name} (PostgreSQL dropped it too)");
             let edits = match k.origin {
                 crate::schema::Origin::TableElement => self.remove_element(table, k.span, what),
@@ -266,11 +291,21 @@ impl Patcher<'_> {
 
     /// Insert a whole statement after the statement ending at `after`
     /// (offset inside file `file`), separated by a blank line.
-    pub fn insert_statement_after(&self, file: usize, after: usize, body: &str, what: String) -> Edit {
+    pub fn insert_statement_after(
+        &self,
+        file: usize,
+        after: usize,
+        body: &str,
+        what: String,
+    ) -> Edit {
         let t = self.text(file);
         let at = text::line_end(t, text::statement_end(t, after));
         let note = self.note_line("");
-        let lead = if at == 0 { String::new() } else { "\n\n".to_string() };
+        let lead = if at == 0 {
+            String::new()
+        } else {
+            "\n\n".to_string()
+        };
         let anchor = lead.len() + note.len();
         let mut s = format!("{lead}{note}{body}");
         if at == t.len() && !t.ends_with('\n') && at != 0 {
@@ -293,14 +328,29 @@ impl Patcher<'_> {
     /// note line above it when notes are on and it has none yet.
     pub fn replace_statement(&self, site: &Site, body: &str, what: String) -> Vec<Edit> {
         let body = body.trim_end().trim_end_matches(';').trim_end();
-        let mut edits = vec![Edit::replace(site.file, site.span.start, site.span.end, body.to_string(), None)];
+        let mut edits = vec![Edit::replace(
+            site.file,
+            site.span.start,
+            site.span.end,
+            body.to_string(),
+            None,
+        )];
         let t = self.text(site.file);
         let ls = text::line_start(t, site.span.start);
         let above = text::previous_line(t, ls);
         let note = self.note_line("");
-        let already = self.opts.note.as_deref().is_some_and(|n| above.trim() == n.trim());
+        let already = self
+            .opts
+            .note
+            .as_deref()
+            .is_some_and(|n| above.trim() == n.trim());
         if !note.is_empty() && !already && ls == site.span.start {
-            edits.push(Edit::insert(site.file, ls, note.clone(), Some((note.len(), what))));
+            edits.push(Edit::insert(
+                site.file,
+                ls,
+                note.clone(),
+                Some((note.len(), what)),
+            ));
         } else {
             edits[0].anchor = Some((0, what));
         }
@@ -310,7 +360,12 @@ impl Patcher<'_> {
     /// Where a new statement about `table` of rank `rank` goes: after the
     /// last statement of the same kind on the table, else after the last
     /// statement of a lower rank in the table's file.
-    pub fn table_anchor(&self, model: &Schema, table: &QualName, rank: Rank) -> Option<(usize, usize)> {
+    pub fn table_anchor(
+        &self,
+        model: &Schema,
+        table: &QualName,
+        rank: Rank,
+    ) -> Option<(usize, usize)> {
         let t = model.table(table)?;
         let sites = related_sites(model, table);
         let same: Vec<&(Rank, Site)> = sites.iter().filter(|(r, _)| *r == rank).collect();
@@ -375,7 +430,9 @@ pub enum Rank {
 
 fn related_sites(model: &Schema, table: &QualName) -> Vec<(Rank, Site)> {
     let mut v = Vec::new();
-    let Some(t) = model.table(table) else { return v };
+    let Some(t) = model.table(table) else {
+        return v;
+    };
     v.push((Rank::Table, t.site.clone()));
     for s in &t.alter_sites {
         if s.file == t.site.file {
@@ -403,13 +460,23 @@ fn related_sites(model: &Schema, table: &QualName) -> Vec<(Rank, Site)> {
         v.push((Rank::Policy, p.site.clone()));
     }
     let name = table.to_string();
-    for g in model.grants.iter().filter(|g| g.objects.iter().any(|o| *o == name)) {
+    for g in model
+        .grants
+        .iter()
+        .filter(|g| g.objects.iter().any(|o| *o == name))
+    {
         v.push((Rank::Grant, g.site.clone()));
     }
     // ALTER statements of the table were pushed as Rank::Table; the
     // statements counted as alter sites also include index creation: keep
     // the most specific rank for a site that appears twice.
-    v.sort_by(|a, b| (a.1.file, a.1.span.start, std::cmp::Reverse(a.0)).cmp(&(b.1.file, b.1.span.start, std::cmp::Reverse(b.0))));
+    v.sort_by(|a, b| {
+        (a.1.file, a.1.span.start, std::cmp::Reverse(a.0)).cmp(&(
+            b.1.file,
+            b.1.span.start,
+            std::cmp::Reverse(b.0),
+        ))
+    });
     v.dedup_by(|a, b| a.1.span == b.1.span && a.1.file == b.1.file);
     v
 }

@@ -18,13 +18,16 @@ impl Patcher<'_> {
     /// multi-command ALTER TABLE (`cmd`).
     pub(crate) fn unit(&mut self, model: &Schema, stmt: &Statement, cmd: Option<usize>) -> R {
         match &stmt.node {
-            NodeEnum::AlterTableStmt(a) if ObjectType::try_from(a.objtype) == Ok(ObjectType::ObjectTable) => {
+            NodeEnum::AlterTableStmt(a)
+                if ObjectType::try_from(a.objtype) == Ok(ObjectType::ObjectTable) =>
+            {
                 let t = ast::range_var(&a.relation);
                 if model.table(&t).is_none() && a.missing_ok {
                     return Ok(Vec::new());
                 }
                 let i = cmd.unwrap_or(0);
-                let Some(NodeEnum::AlterTableCmd(c)) = a.cmds.get(i).and_then(|c| c.node.as_ref()) else {
+                let Some(NodeEnum::AlterTableCmd(c)) = a.cmds.get(i).and_then(|c| c.node.as_ref())
+                else {
                     return Ok(Vec::new());
                 };
                 self.alter_table_cmd(model, stmt, &t, c, a.cmds.len() == 1)
@@ -32,114 +35,251 @@ impl Patcher<'_> {
             NodeEnum::CreateStmt(c) => self.create_table(model, stmt, c),
             NodeEnum::IndexStmt(i) => {
                 let t = ast::range_var(&i.relation);
-                if !i.idxname.is_empty() && model.index(&QualName::new(&t.schema, &i.idxname)).is_some() {
-                    return if i.if_not_exists { Ok(Vec::new()) } else { Err(format!("index {} already exists", i.idxname)) };
+                if !i.idxname.is_empty()
+                    && model.index(&QualName::new(&t.schema, &i.idxname)).is_some()
+                {
+                    return if i.if_not_exists {
+                        Ok(Vec::new())
+                    } else {
+                        Err(format!("index {} already exists", i.idxname))
+                    };
                 }
-                let what = format!("Added index {}", if i.idxname.is_empty() { "(unnamed)" } else { &i.idxname });
-                let anchor = self.table_anchor(model, &t, Rank::Index).ok_or_else(|| format!("table {t} is not in current_schema"))?;
-                let at = self.floor(model, &stmt.node).map_or(anchor, |f| f.max(anchor));
-                Ok(vec![self.insert_statement_after(at.0, at.1, &self.plain_stmt_text(stmt), what)])
+                let what = format!(
+                    "Added index {}",
+                    if i.idxname.is_empty() {
+                        "(unnamed)"
+                    } else {
+                        &i.idxname
+                    }
+                );
+                let anchor = self
+                    .table_anchor(model, &t, Rank::Index)
+                    .ok_or_else(|| format!("table {t} is not in current_schema"))?;
+                let at = self
+                    .floor(model, &stmt.node)
+                    .map_or(anchor, |f| f.max(anchor));
+                Ok(vec![self.insert_statement_after(
+                    at.0,
+                    at.1,
+                    &self.plain_stmt_text(stmt),
+                    what,
+                )])
             }
             NodeEnum::CreateFunctionStmt(f) => {
                 let name = ast::qual_from_list(&f.funcname);
                 let args = crate::schema::function_args(&f.parameters);
-                let kind = if f.is_procedure { "procedure" } else { "function" };
+                let kind = if f.is_procedure {
+                    "procedure"
+                } else {
+                    "function"
+                };
                 let sig = format!("{name}({})", args.join(", "));
-                match model.functions.iter().find(|x| x.name == name && x.args == args) {
-                    Some(old) => Ok(self.replace_statement(&old.site, &self.plain_stmt_text(stmt), format!("Replaced {kind} {sig}"))),
+                match model
+                    .functions
+                    .iter()
+                    .find(|x| x.name == name && x.args == args)
+                {
+                    Some(old) => Ok(self.replace_statement(
+                        &old.site,
+                        &self.plain_stmt_text(stmt),
+                        format!("Replaced {kind} {sig}"),
+                    )),
                     None => {
                         let (file, at) = self.function_place(model, &name);
-                        Ok(vec![self.insert_statement_after(file, at, &self.plain_stmt_text(stmt), format!("Added {kind} {sig}"))])
+                        Ok(vec![self.insert_statement_after(
+                            file,
+                            at,
+                            &self.plain_stmt_text(stmt),
+                            format!("Added {kind} {sig}"),
+                        )])
                     }
                 }
             }
             NodeEnum::CreateTrigStmt(tr) => {
                 let t = ast::range_var(&tr.relation);
-                if let Some(old) = model.triggers.iter().find(|x| x.name == tr.trigname && x.table == t) {
+                if let Some(old) = model
+                    .triggers
+                    .iter()
+                    .find(|x| x.name == tr.trigname && x.table == t)
+                {
                     if tr.replace {
-                        return Ok(self.replace_statement(&old.site, &self.plain_stmt_text(stmt), format!("Replaced trigger {}", tr.trigname)));
+                        return Ok(self.replace_statement(
+                            &old.site,
+                            &self.plain_stmt_text(stmt),
+                            format!("Replaced trigger {}", tr.trigname),
+                        ));
                     }
                     return Err(format!("trigger {} already exists", tr.trigname));
                 }
-                let anchor = self.table_anchor(model, &t, Rank::Trigger).ok_or_else(|| format!("table {t} is not in current_schema"))?;
+                let anchor = self
+                    .table_anchor(model, &t, Rank::Trigger)
+                    .ok_or_else(|| format!("table {t} is not in current_schema"))?;
                 let func = ast::qual_from_list(&tr.funcname);
-                let floor = model.functions_named(&func).map(|f| (f.site.file, f.site.span.end)).max();
+                let floor = model
+                    .functions_named(&func)
+                    .map(|f| (f.site.file, f.site.span.end))
+                    .max();
                 let at = floor.map_or(anchor, |f| f.max(anchor));
-                Ok(vec![self.insert_statement_after(at.0, at.1, &self.plain_stmt_text(stmt), format!("Added trigger {}", tr.trigname))])
+                Ok(vec![self.insert_statement_after(
+                    at.0,
+                    at.1,
+                    &self.plain_stmt_text(stmt),
+                    format!("Added trigger {}", tr.trigname),
+                )])
             }
             NodeEnum::CreatePolicyStmt(p) => {
                 let t = ast::range_var(&p.table);
-                let anchor = self.table_anchor(model, &t, Rank::Policy).ok_or_else(|| format!("table {t} is not in current_schema"))?;
-                let at = self.floor(model, &stmt.node).map_or(anchor, |f| f.max(anchor));
-                Ok(vec![self.insert_statement_after(at.0, at.1, &self.plain_stmt_text(stmt), format!("Added policy {}", p.policy_name))])
+                let anchor = self
+                    .table_anchor(model, &t, Rank::Policy)
+                    .ok_or_else(|| format!("table {t} is not in current_schema"))?;
+                let at = self
+                    .floor(model, &stmt.node)
+                    .map_or(anchor, |f| f.max(anchor));
+                Ok(vec![self.insert_statement_after(
+                    at.0,
+                    at.1,
+                    &self.plain_stmt_text(stmt),
+                    format!("Added policy {}", p.policy_name),
+                )])
             }
             NodeEnum::AlterPolicyStmt(p) => self.alter_policy(model, p),
             NodeEnum::ViewStmt(v) => {
                 let name = ast::range_var(&v.view);
                 match model.view(&name) {
-                    Some(old) => Ok(self.replace_statement(&old.site, &self.plain_stmt_text(stmt), format!("Replaced view {name}"))),
+                    Some(old) => Ok(self.replace_statement(
+                        &old.site,
+                        &self.plain_stmt_text(stmt),
+                        format!("Replaced view {name}"),
+                    )),
                     None => {
                         let at = self.after_relations(model, &stmt.node)?;
-                        Ok(vec![self.insert_statement_after(at.0, at.1, &self.plain_stmt_text(stmt), format!("Added view {name}"))])
+                        Ok(vec![self.insert_statement_after(
+                            at.0,
+                            at.1,
+                            &self.plain_stmt_text(stmt),
+                            format!("Added view {name}"),
+                        )])
                     }
                 }
             }
-            NodeEnum::CreateTableAsStmt(c) if ObjectType::try_from(c.objtype) == Ok(ObjectType::ObjectMatview) => {
+            NodeEnum::CreateTableAsStmt(c)
+                if ObjectType::try_from(c.objtype) == Ok(ObjectType::ObjectMatview) =>
+            {
                 let at = self.after_relations(model, &stmt.node)?;
-                Ok(vec![self.insert_statement_after(at.0, at.1, &self.plain_stmt_text(stmt), "Added materialized view".into())])
+                Ok(vec![self.insert_statement_after(
+                    at.0,
+                    at.1,
+                    &self.plain_stmt_text(stmt),
+                    "Added materialized view".into(),
+                )])
             }
-            NodeEnum::CreateEnumStmt(_) | NodeEnum::CompositeTypeStmt(_) | NodeEnum::CreateDomainStmt(_) | NodeEnum::CreateRangeStmt(_) => {
+            NodeEnum::CreateEnumStmt(_)
+            | NodeEnum::CompositeTypeStmt(_)
+            | NodeEnum::CreateDomainStmt(_)
+            | NodeEnum::CreateRangeStmt(_) => {
                 let (file, at) = model
                     .types
                     .iter()
                     .map(|t| (t.site.file, t.site.span.end))
                     .max()
-                    .or_else(|| model.extensions.iter().map(|e| (e.site.file, e.site.span.end)).max())
+                    .or_else(|| {
+                        model
+                            .extensions
+                            .iter()
+                            .map(|e| (e.site.file, e.site.span.end))
+                            .max()
+                    })
                     .unwrap_or((0, 0));
                 if model.files.is_empty() {
                     return Err("current_schema has no files".into());
                 }
-                Ok(vec![self.insert_statement_after(file, at, &self.plain_stmt_text(stmt), "Added type".into())])
+                Ok(vec![self.insert_statement_after(
+                    file,
+                    at,
+                    &self.plain_stmt_text(stmt),
+                    "Added type".into(),
+                )])
             }
             NodeEnum::AlterEnumStmt(e) => self.alter_enum(model, e),
             NodeEnum::CommentStmt(c) => self.comment(model, stmt, c),
             NodeEnum::GrantStmt(g) => {
                 let at = self.grant_place(model, g)?;
-                Ok(vec![self.insert_statement_after(at.0, at.1, &self.plain_stmt_text(stmt), if g.is_grant { "Added grant" } else { "Added revoke" }.into())])
+                Ok(vec![self.insert_statement_after(
+                    at.0,
+                    at.1,
+                    &self.plain_stmt_text(stmt),
+                    if g.is_grant {
+                        "Added grant"
+                    } else {
+                        "Added revoke"
+                    }
+                    .into(),
+                )])
             }
             NodeEnum::CreateExtensionStmt(e) => {
                 if model.extensions.iter().any(|x| x.name == e.extname) {
                     return Ok(Vec::new());
                 }
-                let (file, at) = model.extensions.iter().map(|x| (x.site.file, x.site.span.end)).max().unwrap_or((0, 0));
+                let (file, at) = model
+                    .extensions
+                    .iter()
+                    .map(|x| (x.site.file, x.site.span.end))
+                    .max()
+                    .unwrap_or((0, 0));
                 if model.files.is_empty() {
                     return Err("current_schema has no files".into());
                 }
-                Ok(vec![self.insert_statement_after(file, at, &self.plain_stmt_text(stmt), format!("Added extension {}", e.extname))])
+                Ok(vec![self.insert_statement_after(
+                    file,
+                    at,
+                    &self.plain_stmt_text(stmt),
+                    format!("Added extension {}", e.extname),
+                )])
             }
             NodeEnum::CreateSchemaStmt(s) => {
                 if model.schemas.iter().any(|x| x.name == s.schemaname) {
                     return Ok(Vec::new());
                 }
-                let (file, at) = model.schemas.iter().map(|x| (x.site.file, x.site.span.end)).max().unwrap_or((0, 0));
-                Ok(vec![self.insert_statement_after(file, at, &self.plain_stmt_text(stmt), format!("Added schema {}", s.schemaname))])
+                let (file, at) = model
+                    .schemas
+                    .iter()
+                    .map(|x| (x.site.file, x.site.span.end))
+                    .max()
+                    .unwrap_or((0, 0));
+                Ok(vec![self.insert_statement_after(
+                    file,
+                    at,
+                    &self.plain_stmt_text(stmt),
+                    format!("Added schema {}", s.schemaname),
+                )])
             }
             NodeEnum::DropStmt(d) => self.drop(model, d),
             NodeEnum::RenameStmt(r) => {
                 let t = ast::range_var(&r.relation);
                 match ObjectType::try_from(r.rename_type) {
-                    Ok(ObjectType::ObjectColumn) => self.rename_column(model, &t, &r.subname, &r.newname),
+                    Ok(ObjectType::ObjectColumn) => {
+                        self.rename_column(model, &t, &r.subname, &r.newname)
+                    }
                     Ok(ObjectType::ObjectTable) => self.rename_table(model, &t, &r.newname),
                     Ok(other) => Err(format!("renaming {other:?} is not patched yet")),
                     Err(_) => Err("unknown rename".into()),
                 }
             }
-            NodeEnum::InsertStmt(_) | NodeEnum::UpdateStmt(_) | NodeEnum::DeleteStmt(_) | NodeEnum::TruncateStmt(_) | NodeEnum::SelectStmt(_) => {
+            NodeEnum::InsertStmt(_)
+            | NodeEnum::UpdateStmt(_)
+            | NodeEnum::DeleteStmt(_)
+            | NodeEnum::TruncateStmt(_)
+            | NodeEnum::SelectStmt(_) => {
                 let summary = crate::text::one_line(stmt.text(&self.migration.text), 80);
-                self.outcome.reported.push(format!("line {}: {summary} (data change: nothing to patch in current_schema)", stmt.line));
+                self.outcome.reported.push(format!(
+                    "line {}: {summary} (data change: nothing to patch in current_schema)",
+                    stmt.line
+                ));
                 Ok(Vec::new())
             }
-            NodeEnum::TransactionStmt(_) | NodeEnum::VariableSetStmt(_) | NodeEnum::VariableShowStmt(_) => Ok(Vec::new()),
+            NodeEnum::TransactionStmt(_)
+            | NodeEnum::VariableSetStmt(_)
+            | NodeEnum::VariableShowStmt(_) => Ok(Vec::new()),
             NodeEnum::DoStmt(_) => Err("a DO block's effect is only known to the database".into()),
             _ => Err("this kind of statement is not patched statically".into()),
         }
@@ -154,7 +294,11 @@ impl Patcher<'_> {
     fn create_table(&self, model: &Schema, stmt: &Statement, c: &protobuf::CreateStmt) -> R {
         let t = ast::range_var(&c.relation);
         if model.table(&t).is_some() {
-            return if c.if_not_exists { Ok(Vec::new()) } else { Err(format!("table {t} already exists")) };
+            return if c.if_not_exists {
+                Ok(Vec::new())
+            } else {
+                Err(format!("table {t} already exists"))
+            };
         }
         let at = match self.after_relations(model, &stmt.node) {
             Ok(at) => at,
@@ -170,11 +314,19 @@ impl Patcher<'_> {
                     .max();
                 near.unwrap_or_else(|| {
                     let last = model.files.len().saturating_sub(1);
-                    (last, model.files.get(last).map_or(0, |f| f.text.trim_end().len()))
+                    (
+                        last,
+                        model.files.get(last).map_or(0, |f| f.text.trim_end().len()),
+                    )
                 })
             }
         };
-        Ok(vec![self.insert_statement_after(at.0, at.1, &self.plain_stmt_text(stmt), format!("Added table {t}"))])
+        Ok(vec![self.insert_statement_after(
+            at.0,
+            at.1,
+            &self.plain_stmt_text(stmt),
+            format!("Added table {t}"),
+        )])
     }
 
     /// After every statement of the relations the statement reads or
@@ -184,7 +336,9 @@ impl Patcher<'_> {
         for (n, _, _, _) in node.nodes() {
             if let pg_query::NodeRef::RangeVar(rv) = n {
                 let q = QualName::new(&rv.schemaname, &rv.relname);
-                let at = self.table_anchor(model, &q, Rank::Grant).or_else(|| model.view(&q).map(|v| (v.site.file, v.site.span.end)));
+                let at = self
+                    .table_anchor(model, &q, Rank::Grant)
+                    .or_else(|| model.view(&q).map(|v| (v.site.file, v.site.span.end)));
                 if let Some(at) = at {
                     if best.is_none_or(|b| at > b) {
                         best = Some(at);
@@ -227,22 +381,41 @@ impl Patcher<'_> {
             .filter(|f| f.name.schema == name.schema)
             .map(|f| (f.site.file, f.site.span.end))
             .max()
-            .unwrap_or_else(|| (0, model.files.first().map_or(0, |f| f.text.trim_end().len())))
+            .unwrap_or_else(|| {
+                (
+                    0,
+                    model.files.first().map_or(0, |f| f.text.trim_end().len()),
+                )
+            })
     }
 
-    fn grant_place(&self, model: &Schema, g: &protobuf::GrantStmt) -> Result<(usize, usize), String> {
+    fn grant_place(
+        &self,
+        model: &Schema,
+        g: &protobuf::GrantStmt,
+    ) -> Result<(usize, usize), String> {
         let mut best: Option<(usize, usize)> = None;
         for o in &g.objects {
             let at = match &o.node {
                 Some(NodeEnum::RangeVar(rv)) => {
                     let q = QualName::new(&rv.schemaname, &rv.relname);
-                    self.table_anchor(model, &q, Rank::Grant).or_else(|| model.view(&q).map(|v| (v.site.file, v.site.span.end)))
+                    self.table_anchor(model, &q, Rank::Grant)
+                        .or_else(|| model.view(&q).map(|v| (v.site.file, v.site.span.end)))
                 }
                 Some(NodeEnum::ObjectWithArgs(f)) => {
                     let q = ast::qual_from_list(&f.objname);
-                    let mut sites: Vec<(usize, usize)> = model.functions_named(&q).map(|f| (f.site.file, f.site.span.end)).collect();
+                    let mut sites: Vec<(usize, usize)> = model
+                        .functions_named(&q)
+                        .map(|f| (f.site.file, f.site.span.end))
+                        .collect();
                     let name = q.to_string();
-                    sites.extend(model.grants.iter().filter(|g| g.objects.contains(&name)).map(|g| (g.site.file, g.site.span.end)));
+                    sites.extend(
+                        model
+                            .grants
+                            .iter()
+                            .filter(|g| g.objects.contains(&name))
+                            .map(|g| (g.site.file, g.site.span.end)),
+                    );
                     sites.into_iter().max()
                 }
                 _ => None,
@@ -255,7 +428,10 @@ impl Patcher<'_> {
         }
         Ok(best.unwrap_or_else(|| {
             let last = model.files.len().saturating_sub(1);
-            (last, model.files.get(last).map_or(0, |f| f.text.trim_end().len()))
+            (
+                last,
+                model.files.get(last).map_or(0, |f| f.text.trim_end().len()),
+            )
         }))
     }
 
@@ -271,7 +447,9 @@ impl Patcher<'_> {
             .iter()
             .find(|s| s.span == pol.site.span)
             .ok_or("policy statement not found")?;
-        let NodeEnum::CreatePolicyStmt(orig) = &st.node else { return Err("policy is not defined by CREATE POLICY".into()) };
+        let NodeEnum::CreatePolicyStmt(orig) = &st.node else {
+            return Err("policy is not defined by CREATE POLICY".into());
+        };
         let mut new = orig.clone();
         if !p.roles.is_empty() {
             new.roles = p.roles.clone();
@@ -282,14 +460,24 @@ impl Patcher<'_> {
         if p.with_check.is_some() {
             new.with_check = p.with_check.clone();
         }
-        let text = NodeEnum::CreatePolicyStmt(new).deparse(Default::default()).map_err(|e| e.to_string())?;
-        Ok(self.replace_statement(&pol.site, &format!("{text};"), format!("Altered policy {}", p.policy_name)))
+        let text = NodeEnum::CreatePolicyStmt(new)
+            .deparse(Default::default())
+            .map_err(|e| e.to_string())?;
+        Ok(self.replace_statement(
+            &pol.site,
+            &format!("{text};"),
+            format!("Altered policy {}", p.policy_name),
+        ))
     }
 
     fn alter_enum(&self, model: &Schema, e: &protobuf::AlterEnumStmt) -> R {
         let name = ast::qual_from_list(&e.type_name);
-        let td = model.type_def(&name).ok_or_else(|| format!("type {name} is not in current_schema"))?;
-        let crate::schema::TypeKind::Enum { values } = &td.kind else { return Err(format!("{name} is not an enum")) };
+        let td = model
+            .type_def(&name)
+            .ok_or_else(|| format!("type {name} is not in current_schema"))?;
+        let crate::schema::TypeKind::Enum { values } = &td.kind else {
+            return Err(format!("{name} is not an enum"));
+        };
         let t = self.text(td.site.file);
         let region = td.site.span;
         let sub = &t[region.start..region.end];
@@ -298,63 +486,124 @@ impl Patcher<'_> {
         let labels: Vec<(usize, usize)> = tokens
             .iter()
             .filter(|k| sub[k.start as usize..].starts_with('\''))
-            .map(|k| (region.start + k.start as usize, region.start + k.end as usize))
+            .map(|k| {
+                (
+                    region.start + k.start as usize,
+                    region.start + k.end as usize,
+                )
+            })
             .collect();
         let lit = |s: &str| format!("'{}'", s.replace('\'', "''"));
         if !e.old_val.is_empty() {
-            let i = values.iter().position(|v| *v == e.old_val).ok_or("old value not found")?;
+            let i = values
+                .iter()
+                .position(|v| *v == e.old_val)
+                .ok_or("old value not found")?;
             let (s, en) = *labels.get(i).ok_or("label not found in the text")?;
-            return Ok(vec![Edit::replace(td.site.file, s, en, lit(&e.new_val), Some(format!("Renamed value {} of {name}", e.old_val)))]);
+            return Ok(vec![Edit::replace(
+                td.site.file,
+                s,
+                en,
+                lit(&e.new_val),
+                Some(format!("Renamed value {} of {name}", e.old_val)),
+            )]);
         }
         if values.contains(&e.new_val) {
-            return if e.skip_if_new_val_exists { Ok(Vec::new()) } else { Err(format!("value {} exists", e.new_val)) };
+            return if e.skip_if_new_val_exists {
+                Ok(Vec::new())
+            } else {
+                Err(format!("value {} exists", e.new_val))
+            };
         }
         let what = Some(format!("Added value {} to {name}", e.new_val));
         if !e.new_val_neighbor.is_empty() {
-            let i = values.iter().position(|v| *v == e.new_val_neighbor).ok_or("neighbour value not found")?;
+            let i = values
+                .iter()
+                .position(|v| *v == e.new_val_neighbor)
+                .ok_or("neighbour value not found")?;
             let (s, en) = *labels.get(i).ok_or("label not found in the text")?;
             return Ok(vec![if e.new_val_is_after {
-                Edit::insert(td.site.file, en, format!(", {}", lit(&e.new_val)), what.map(|w| (2, w)))
+                Edit::insert(
+                    td.site.file,
+                    en,
+                    format!(", {}", lit(&e.new_val)),
+                    what.map(|w| (2, w)),
+                )
             } else {
-                Edit::insert(td.site.file, s, format!("{}, ", lit(&e.new_val)), what.map(|w| (0, w)))
+                Edit::insert(
+                    td.site.file,
+                    s,
+                    format!("{}, ", lit(&e.new_val)),
+                    what.map(|w| (0, w)),
+                )
             }]);
         }
         let (_, en) = *labels.last().ok_or("the enum has no labels in its text")?;
         // Keep one label per line when the list is written that way.
-        let sep = if labels.len() > 1 && tx::line_start(t, labels[0].0) != tx::line_start(t, labels[1].0) {
+        let sep = if labels.len() > 1
+            && tx::line_start(t, labels[0].0) != tx::line_start(t, labels[1].0)
+        {
             format!(",\n{}", tx::indent_of(t, labels[labels.len() - 1].0))
         } else {
             ", ".to_string()
         };
-        Ok(vec![Edit::insert(td.site.file, en, format!("{sep}{}", lit(&e.new_val)), what.map(|w| (sep.len(), w)))])
+        Ok(vec![Edit::insert(
+            td.site.file,
+            en,
+            format!("{sep}{}", lit(&e.new_val)),
+            what.map(|w| (sep.len(), w)),
+        )])
     }
 
     fn comment(&self, model: &Schema, stmt: &Statement, c: &protobuf::CommentStmt) -> R {
         let obj = c.object.as_deref().and_then(|o| o.node.as_ref());
-        let (existing, anchor): (Option<Site>, Option<(usize, usize)>) = match (ObjectType::try_from(c.objtype), obj) {
-            (Ok(ObjectType::ObjectTable), Some(NodeEnum::List(l))) => {
-                let t = ast::qual_from_list(&l.items);
-                (model.table(&t).and_then(|x| x.comment_site.clone()), self.table_anchor(model, &t, Rank::Comment))
-            }
-            (Ok(ObjectType::ObjectColumn), Some(NodeEnum::List(l))) => {
-                let mut parts = ast::strings(&l.items);
-                let col = parts.pop().unwrap_or_default();
-                let t = match parts.as_slice() {
-                    [.., s, t] => QualName::new(s, t),
-                    [t] => QualName::new("", t),
-                    [] => return Err("comment on an unnamed column".into()),
-                };
-                let site = model.table(&t).and_then(|x| x.column(&col)).and_then(|c| c.comment_site.clone());
-                (site, self.table_anchor(model, &t, Rank::Comment))
-            }
-            _ => (None, None),
-        };
+        let (existing, anchor): (Option<Site>, Option<(usize, usize)>) =
+            match (ObjectType::try_from(c.objtype), obj) {
+                (Ok(ObjectType::ObjectTable), Some(NodeEnum::List(l))) => {
+                    let t = ast::qual_from_list(&l.items);
+                    (
+                        model.table(&t).and_then(|x| x.comment_site.clone()),
+                        self.table_anchor(model, &t, Rank::Comment),
+                    )
+                }
+                (Ok(ObjectType::ObjectColumn), Some(NodeEnum::List(l))) => {
+                    let mut parts = ast::strings(&l.items);
+                    let col = parts.pop().unwrap_or_default();
+                    let t = match parts.as_slice() {
+                        [.., s, t] => QualName::new(s, t),
+                        [t] => QualName::new("", t),
+                        [] => return Err("comment on an unnamed column".into()),
+                    };
+                    let site = model
+                        .table(&t)
+                        .and_then(|x| x.column(&col))
+                        .and_then(|c| c.comment_site.clone());
+                    (site, self.table_anchor(model, &t, Rank::Comment))
+                }
+                _ => (None, None),
+            };
         match (existing, anchor) {
-            (Some(site), _) => Ok(self.replace_statement(&site, &self.plain_stmt_text(stmt), "Changed comment".into())),
-            (None, Some(at)) => Ok(vec![self.insert_statement_after(at.0, at.1, &self.plain_stmt_text(stmt), "Added comment".into())]),
+            (Some(site), _) => Ok(self.replace_statement(
+                &site,
+                &self.plain_stmt_text(stmt),
+                "Changed comment".into(),
+            )),
+            (None, Some(at)) => Ok(vec![self.insert_statement_after(
+                at.0,
+                at.1,
+                &self.plain_stmt_text(stmt),
+                "Added comment".into(),
+            )]),
             (None, None) => {
-                let at = self.floor(model, &stmt.node).ok_or("the commented object is not in current_schema")?;
-                Ok(vec![self.insert_statement_after(at.0, at.1, &self.plain_stmt_text(stmt), "Added comment".into())])
+                let at = self
+                    .floor(model, &stmt.node)
+                    .ok_or("the commented object is not in current_schema")?;
+                Ok(vec![self.insert_statement_after(
+                    at.0,
+                    at.1,
+                    &self.plain_stmt_text(stmt),
+                    "Added comment".into(),
+                )])
             }
         }
     }
@@ -363,7 +612,13 @@ impl Patcher<'_> {
         use ObjectType as O;
         let kind = O::try_from(d.remove_type).unwrap_or(O::Undefined);
         let mut edits = Vec::new();
-        let missing = |what: String| if d.missing_ok { Ok(()) } else { Err(format!("{what} is not in current_schema")) };
+        let missing = |what: String| {
+            if d.missing_ok {
+                Ok(())
+            } else {
+                Err(format!("{what} is not in current_schema"))
+            }
+        };
         for o in &d.objects {
             let Some(obj) = &o.node else { continue };
             match (kind, obj) {
@@ -374,19 +629,52 @@ impl Patcher<'_> {
                         continue;
                     };
                     let mut sites: Vec<Site> = vec![table.site.clone()];
-                    sites.extend(table.alter_sites.iter().filter(|s| s.span != table.site.span).cloned());
+                    sites.extend(
+                        table
+                            .alter_sites
+                            .iter()
+                            .filter(|s| s.span != table.site.span)
+                            .cloned(),
+                    );
                     sites.extend(table.rls_sites.iter().cloned());
                     sites.extend(table.comment_site.iter().cloned());
                     sites.extend(table.columns.iter().filter_map(|c| c.comment_site.clone()));
-                    sites.extend(model.indexes.iter().filter(|i| i.table == t).map(|i| i.site.clone()));
-                    sites.extend(model.triggers.iter().filter(|x| x.table == t).map(|x| x.site.clone()));
-                    sites.extend(model.policies.iter().filter(|x| x.table == t).map(|x| x.site.clone()));
+                    sites.extend(
+                        model
+                            .indexes
+                            .iter()
+                            .filter(|i| i.table == t)
+                            .map(|i| i.site.clone()),
+                    );
+                    sites.extend(
+                        model
+                            .triggers
+                            .iter()
+                            .filter(|x| x.table == t)
+                            .map(|x| x.site.clone()),
+                    );
+                    sites.extend(
+                        model
+                            .policies
+                            .iter()
+                            .filter(|x| x.table == t)
+                            .map(|x| x.site.clone()),
+                    );
                     let name = t.to_string();
-                    sites.extend(model.grants.iter().filter(|g| g.objects == [name.clone()]).map(|g| g.site.clone()));
+                    sites.extend(
+                        model
+                            .grants
+                            .iter()
+                            .filter(|g| g.objects == [name.clone()])
+                            .map(|g| g.site.clone()),
+                    );
                     sites.sort_by_key(|s| (s.file, s.span.start));
                     sites.dedup_by(|a, b| a.file == b.file && a.span == b.span);
                     for (i, s) in sites.iter().enumerate() {
-                        let mut e = self.remove_statement(s, format!("Dropped table {t} and its indexes, triggers, policies"));
+                        let mut e = self.remove_statement(
+                            s,
+                            format!("Dropped table {t} and its indexes, triggers, policies"),
+                        );
                         if i > 0 {
                             e.anchor = None;
                         }
@@ -396,18 +684,25 @@ impl Patcher<'_> {
                 (O::ObjectIndex, NodeEnum::List(l)) => {
                     let q = ast::qual_from_list(&l.items);
                     match model.index(&q) {
-                        Some(i) => edits.push(self.remove_statement(&i.site, format!("Dropped index {}", i.name))),
+                        Some(i) => edits.push(
+                            self.remove_statement(&i.site, format!("Dropped index {}", i.name)),
+                        ),
                         None => missing(format!("index {q}"))?,
                     }
                 }
                 (O::ObjectView | O::ObjectMatview, NodeEnum::List(l)) => {
                     let q = ast::qual_from_list(&l.items);
                     match model.view(&q) {
-                        Some(v) => edits.push(self.remove_statement(&v.site, format!("Dropped view {q}"))),
+                        Some(v) => {
+                            edits.push(self.remove_statement(&v.site, format!("Dropped view {q}")))
+                        }
                         None => missing(format!("view {q}"))?,
                     }
                 }
-                (O::ObjectFunction | O::ObjectProcedure | O::ObjectRoutine, NodeEnum::ObjectWithArgs(f)) => {
+                (
+                    O::ObjectFunction | O::ObjectProcedure | O::ObjectRoutine,
+                    NodeEnum::ObjectWithArgs(f),
+                ) => {
                     let q = ast::qual_from_list(&f.objname);
                     let args: Vec<String> = f
                         .objargs
@@ -417,14 +712,24 @@ impl Patcher<'_> {
                             _ => None,
                         })
                         .collect();
-                    let found: Vec<_> = model.functions.iter().filter(|x| x.name == q && (f.args_unspecified || x.args == args)).collect();
+                    let found: Vec<_> = model
+                        .functions
+                        .iter()
+                        .filter(|x| x.name == q && (f.args_unspecified || x.args == args))
+                        .collect();
                     if found.is_empty() {
                         missing(format!("function {q}"))?;
                     }
                     for func in found {
-                        edits.push(self.remove_statement(&func.site, format!("Dropped function {}", func.signature())));
+                        edits.push(self.remove_statement(
+                            &func.site,
+                            format!("Dropped function {}", func.signature()),
+                        ));
                         for s in &func.alter_sites {
-                            edits.push(self.remove_statement(s, format!("Dropped earlier definition of {}", func.signature())));
+                            edits.push(self.remove_statement(
+                                s,
+                                format!("Dropped earlier definition of {}", func.signature()),
+                            ));
                         }
                     }
                 }
@@ -437,27 +742,47 @@ impl Patcher<'_> {
                         [] => continue,
                     };
                     let site = if kind == O::ObjectTrigger {
-                        model.triggers.iter().find(|x| x.name == name && x.table == t).map(|x| x.site.clone())
+                        model
+                            .triggers
+                            .iter()
+                            .find(|x| x.name == name && x.table == t)
+                            .map(|x| x.site.clone())
                     } else {
-                        model.policies.iter().find(|x| x.name == name && x.table == t).map(|x| x.site.clone())
+                        model
+                            .policies
+                            .iter()
+                            .find(|x| x.name == name && x.table == t)
+                            .map(|x| x.site.clone())
                     };
-                    let what = if kind == O::ObjectTrigger { "trigger" } else { "policy" };
+                    let what = if kind == O::ObjectTrigger {
+                        "trigger"
+                    } else {
+                        "policy"
+                    };
                     match site {
-                        Some(s) => edits.push(self.remove_statement(&s, format!("Dropped {what} {name}"))),
+                        Some(s) => {
+                            edits.push(self.remove_statement(&s, format!("Dropped {what} {name}")))
+                        }
                         None => missing(format!("{what} {name} on {t}"))?,
                     }
                 }
                 (O::ObjectType | O::ObjectDomain, NodeEnum::TypeName(tn)) => {
                     let q = ast::qual_from_list(&tn.names);
                     match model.type_def(&q) {
-                        Some(td) => edits.push(self.remove_statement(&td.site, format!("Dropped type {q}"))),
+                        Some(td) => {
+                            edits.push(self.remove_statement(&td.site, format!("Dropped type {q}")))
+                        }
                         None => missing(format!("type {q}"))?,
                     }
                 }
-                (O::ObjectExtension, NodeEnum::String(s)) => match model.extensions.iter().find(|x| x.name == s.sval) {
-                    Some(x) => edits.push(self.remove_statement(&x.site, format!("Dropped extension {}", s.sval))),
-                    None => missing(format!("extension {}", s.sval))?,
-                },
+                (O::ObjectExtension, NodeEnum::String(s)) => {
+                    match model.extensions.iter().find(|x| x.name == s.sval) {
+                        Some(x) => edits.push(
+                            self.remove_statement(&x.site, format!("Dropped extension {}", s.sval)),
+                        ),
+                        None => missing(format!("extension {}", s.sval))?,
+                    }
+                }
                 _ => return Err(format!("DROP {kind:?} is not patched statically")),
             }
         }

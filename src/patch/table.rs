@@ -16,15 +16,27 @@ type R = Result<Vec<Edit>, String>;
 /// Spans of the elements of a CREATE TABLE (columns and table
 /// constraints), in order.
 fn elements(t: &Table) -> Vec<Span> {
-    let mut v: Vec<Span> = t.columns.iter().filter(|c| !c.in_alter).map(|c| c.site.span).collect();
-    v.extend(t.constraints.iter().filter(|k| k.origin == Origin::TableElement).map(|k| k.span));
+    let mut v: Vec<Span> = t
+        .columns
+        .iter()
+        .filter(|c| !c.in_alter)
+        .map(|c| c.site.span)
+        .collect();
+    v.extend(
+        t.constraints
+            .iter()
+            .filter(|k| k.origin == Origin::TableElement)
+            .map(|k| k.span),
+    );
     v.sort_by_key(|s| s.start);
     v
 }
 
 impl Patcher<'_> {
     fn table<'m>(&self, model: &'m Schema, t: &QualName) -> Result<&'m Table, String> {
-        model.table(t).ok_or_else(|| format!("table {t} is not in current_schema"))
+        model
+            .table(t)
+            .ok_or_else(|| format!("table {t} is not in current_schema"))
     }
 
     /// Insert a new element after the last element of the CREATE TABLE.
@@ -32,7 +44,9 @@ impl Patcher<'_> {
         let file = table.site.file;
         let t = self.text(file);
         let elems = elements(table);
-        let last = elems.last().ok_or("the CREATE TABLE has no elements to add after")?;
+        let last = elems
+            .last()
+            .ok_or("the CREATE TABLE has no elements to add after")?;
         let (last_end, delim) = sql::element_end(t, last.start, table.site.span.end);
         let indent = tx::indent_of(t, last.start).to_string();
         if t.as_bytes().get(delim) == Some(&b',') {
@@ -44,7 +58,12 @@ impl Patcher<'_> {
         // blank's place so that aligned comments stay aligned.
         let blanks = t.as_bytes().get(last_end..last_end + 2) == Some(b"  ");
         if same_line {
-            return Ok(vec![Edit::insert(file, last_end, format!(", {def}"), Some((2, what)))]);
+            return Ok(vec![Edit::insert(
+                file,
+                last_end,
+                format!(", {def}"),
+                Some((2, what)),
+            )]);
         }
         let at = tx::line_end(t, last_end);
         let note = self.note_line(&indent);
@@ -53,10 +72,21 @@ impl Patcher<'_> {
         if at == last_end {
             // Nothing after the element on its line: one edit, so the comma
             // and the new line cannot trade places.
-            return Ok(vec![Edit::insert(file, at, format!(",{new_lines}"), anchor.map(|(o, w)| (o + 1, w)))]);
+            return Ok(vec![Edit::insert(
+                file,
+                at,
+                format!(",{new_lines}"),
+                anchor.map(|(o, w)| (o + 1, w)),
+            )]);
         }
         Ok(vec![
-            Edit::replace(file, last_end, last_end + usize::from(blanks), ",".into(), None),
+            Edit::replace(
+                file,
+                last_end,
+                last_end + usize::from(blanks),
+                ",".into(),
+                None,
+            ),
             Edit::insert(file, at, new_lines, anchor),
         ])
     }
@@ -81,7 +111,12 @@ impl Patcher<'_> {
         let indent = tx::indent_of(t, last.site.span.start).to_string();
         let at = tx::line_end(t, delim);
         let note = self.note_line(&indent);
-        Ok(vec![Edit::insert(file, at, format!("\n{note}{indent}{def},"), Some((1 + note.len(), what)))])
+        Ok(vec![Edit::insert(
+            file,
+            at,
+            format!("\n{note}{indent}{def},"),
+            Some((1 + note.len(), what)),
+        )])
     }
 
     /// Remove one element of a CREATE TABLE with the comma that separated
@@ -90,7 +125,10 @@ impl Patcher<'_> {
         let file = table.site.file;
         let t = self.text(file);
         let elems = elements(table);
-        let pos = elems.iter().position(|e| e.start == span.start).ok_or("element not found in its CREATE TABLE")?;
+        let pos = elems
+            .iter()
+            .position(|e| e.start == span.start)
+            .ok_or("element not found in its CREATE TABLE")?;
         let (tok_end, delim) = sql::element_end(t, span.start, table.site.span.end);
         let is_last = t.as_bytes().get(delim) != Some(&b',');
         let ls = tx::line_start(t, span.start);
@@ -99,32 +137,71 @@ impl Patcher<'_> {
         if !is_last {
             // `elem,  -- note` : the element, its comma, its comment.
             let le = tx::line_end(t, delim);
-            let next_starts_line = elems.get(pos + 1).is_some_and(|n| tx::line_start(t, n.start) > delim);
+            let next_starts_line = elems
+                .get(pos + 1)
+                .is_some_and(|n| tx::line_start(t, n.start) > delim);
             if alone && next_starts_line {
-                edits.push(Edit::replace(file, ls, (le + 1).min(t.len()), String::new(), Some(what)));
+                edits.push(Edit::replace(
+                    file,
+                    ls,
+                    (le + 1).min(t.len()),
+                    String::new(),
+                    Some(what),
+                ));
             } else {
                 let mut e = delim + 1;
                 while t.as_bytes().get(e).is_some_and(|b| *b == b' ') {
                     e += 1;
                 }
-                edits.push(Edit::replace(file, span.start, e, String::new(), Some(what)));
+                edits.push(Edit::replace(
+                    file,
+                    span.start,
+                    e,
+                    String::new(),
+                    Some(what),
+                ));
             }
         } else {
-            let prev = pos.checked_sub(1).map(|i| elems[i]).ok_or("cannot remove the only element of a table")?;
+            let prev = pos
+                .checked_sub(1)
+                .map(|i| elems[i])
+                .ok_or("cannot remove the only element of a table")?;
             let (_, prev_comma) = sql::element_end(t, prev.start, table.site.span.end);
             let le = tx::line_end(t, tok_end);
             let delim_on_line = tx::line_start(t, delim) == ls || delim < le;
             if alone && !delim_on_line {
-                edits.push(Edit::replace(file, ls, (le + 1).min(t.len()), String::new(), Some(what)));
+                edits.push(Edit::replace(
+                    file,
+                    ls,
+                    (le + 1).min(t.len()),
+                    String::new(),
+                    Some(what),
+                ));
             } else {
-                edits.push(Edit::replace(file, prev_comma, tok_end, String::new(), Some(what)));
+                edits.push(Edit::replace(
+                    file,
+                    prev_comma,
+                    tok_end,
+                    String::new(),
+                    Some(what),
+                ));
                 return Ok(edits);
             }
             // Keep aligned comments aligned: a blank takes the comma's place
             // when a comment follows on its line.
             let rest = &t[prev_comma + 1..tx::line_end(t, prev_comma)];
-            let filler = if rest.trim_start().starts_with("--") && rest.starts_with(' ') { " " } else { "" };
-            edits.push(Edit::replace(file, prev_comma, prev_comma + 1, filler.into(), None));
+            let filler = if rest.trim_start().starts_with("--") && rest.starts_with(' ') {
+                " "
+            } else {
+                ""
+            };
+            edits.push(Edit::replace(
+                file,
+                prev_comma,
+                prev_comma + 1,
+                filler.into(),
+                None,
+            ));
         }
         Ok(edits)
     }
@@ -137,7 +214,9 @@ impl Patcher<'_> {
         while e < b.len() && matches!(b[e], b' ' | b'\t') {
             e += 1;
         }
-        let next_is_clause = e < b.len() && !matches!(b[e], b'\n' | b'\r' | b',' | b')') && !t[e..].starts_with("--");
+        let next_is_clause = e < b.len()
+            && !matches!(b[e], b'\n' | b'\r' | b',' | b')')
+            && !t[e..].starts_with("--");
         if next_is_clause {
             // `uuid  NOT NULL REFERENCES ...`: the clause and the blanks after
             // it go, so what follows keeps its column.
@@ -154,15 +233,31 @@ impl Patcher<'_> {
 
     /// Replace `start..end` with `new`, keeping whatever follows on the line
     /// in its column when blanks allow (aligned column lists).
-    pub(crate) fn aligned_replace(&self, file: usize, start: usize, end: usize, new: &str, what: Option<String>) -> Edit {
+    pub(crate) fn aligned_replace(
+        &self,
+        file: usize,
+        start: usize,
+        end: usize,
+        new: &str,
+        what: Option<String>,
+    ) -> Edit {
         let t = self.text(file);
         let old_len = t[start..end].chars().count();
         let new_len = new.chars().count();
         let blanks = t[end..].bytes().take_while(|c| *c == b' ').count();
-        let followed = t[end + blanks..].chars().next().is_some_and(|c| c != '\n' && c != '\r');
+        let followed = t[end + blanks..]
+            .chars()
+            .next()
+            .is_some_and(|c| c != '\n' && c != '\r');
         if followed && blanks >= 1 {
             if new_len < old_len {
-                return Edit::replace(file, start, end, format!("{new}{}", " ".repeat(old_len - new_len)), what);
+                return Edit::replace(
+                    file,
+                    start,
+                    end,
+                    format!("{new}{}", " ".repeat(old_len - new_len)),
+                    what,
+                );
             }
             let extra = new_len - old_len;
             if blanks > extra {
@@ -180,18 +275,32 @@ impl Patcher<'_> {
         self.migration.text[start..end.max(start)].to_string()
     }
 
-    pub fn alter_table_cmd(&self, model: &Schema, stmt: &Statement, t: &QualName, cmd: &protobuf::AlterTableCmd, single: bool) -> R {
+    pub fn alter_table_cmd(
+        &self,
+        model: &Schema,
+        stmt: &Statement,
+        t: &QualName,
+        cmd: &protobuf::AlterTableCmd,
+        single: bool,
+    ) -> R {
         let sub = AlterTableType::try_from(cmd.subtype).unwrap_or(AlterTableType::Undefined);
         let def = cmd.def.as_deref().and_then(|d| d.node.as_ref());
         let table = self.table(model, t)?;
         let file = table.site.file;
         let col = table.column(&cmd.name);
-        let need_col = || col.ok_or_else(|| format!("column {t}.{} is not in current_schema", cmd.name));
+        let need_col =
+            || col.ok_or_else(|| format!("column {t}.{} is not in current_schema", cmd.name));
         match sub {
             AlterTableType::AtAddColumn => {
-                let Some(NodeEnum::ColumnDef(d)) = def else { return Err("ADD COLUMN without a definition".into()) };
+                let Some(NodeEnum::ColumnDef(d)) = def else {
+                    return Err("ADD COLUMN without a definition".into());
+                };
                 if table.column(&d.colname).is_some() {
-                    return if cmd.missing_ok { Ok(Vec::new()) } else { Err(format!("column {} already exists", d.colname)) };
+                    return if cmd.missing_ok {
+                        Ok(Vec::new())
+                    } else {
+                        Err(format!("column {} already exists", d.colname))
+                    };
                 }
                 let mut text = self.node_text(stmt, d.location);
                 // Align the type with the neighbours' when they are aligned.
@@ -201,14 +310,22 @@ impl Patcher<'_> {
                     let name_len = text.find(char::is_whitespace).unwrap_or(text.len());
                     if gap > 1 && width > name_len {
                         let rest = text[name_len..].trim_start().to_string();
-                        text = format!("{}{}{rest}", &text[..name_len], " ".repeat(width - name_len));
+                        text = format!(
+                            "{}{}{rest}",
+                            &text[..name_len],
+                            " ".repeat(width - name_len)
+                        );
                     }
                 }
                 self.add_column_text(table, &text, format!("Added column {}", d.colname))
             }
             AlterTableType::AtDropColumn => {
                 let Some(c) = col else {
-                    return if cmd.missing_ok { Ok(Vec::new()) } else { Err(format!("column {t}.{} is not in current_schema", cmd.name)) };
+                    return if cmd.missing_ok {
+                        Ok(Vec::new())
+                    } else {
+                        Err(format!("column {t}.{} is not in current_schema", cmd.name))
+                    };
                 };
                 let mut edits = if c.in_alter {
                     let owner = self.owning_alter(model, c.site.file, c.site.span)?;
@@ -220,14 +337,23 @@ impl Patcher<'_> {
                 if let Some(s) = &c.comment_site {
                     edits.push(self.remove_statement(s, format!("Dropped comment on {}", c.name)));
                 }
-                for i in model.indexes.iter().filter(|i| &i.table == t && i.columns.contains(&c.name)) {
-                    edits.push(self.remove_statement(&i.site, format!("Dropped index {} (with column {})", i.name, c.name)));
+                for i in model
+                    .indexes
+                    .iter()
+                    .filter(|i| &i.table == t && i.columns.contains(&c.name))
+                {
+                    edits.push(self.remove_statement(
+                        &i.site,
+                        format!("Dropped index {} (with column {})", i.name, c.name),
+                    ));
                 }
                 Ok(edits)
             }
             AlterTableType::AtAlterColumnType => {
                 let c = need_col()?;
-                let Some(NodeEnum::ColumnDef(d)) = def else { return Err("TYPE without a type".into()) };
+                let Some(NodeEnum::ColumnDef(d)) = def else {
+                    return Err("TYPE without a type".into());
+                };
                 let tn = d.type_name.as_ref().ok_or("TYPE without a type")?;
                 let raw = self.node_text(stmt, tn.location);
                 let cut = ["using", "collate"]
@@ -236,23 +362,45 @@ impl Patcher<'_> {
                     .min()
                     .unwrap_or(raw.len());
                 let new = raw[..cut].trim().to_string();
-                Ok(vec![self.aligned_replace(c.site.file, c.type_span.start, c.type_span.end, &new, Some(format!("Changed type of {} to {new}", c.name)))])
+                Ok(vec![self.aligned_replace(
+                    c.site.file,
+                    c.type_span.start,
+                    c.type_span.end,
+                    &new,
+                    Some(format!("Changed type of {} to {new}", c.name)),
+                )])
             }
             AlterTableType::AtColumnDefault => {
                 let c = need_col()?;
-                let existing = c.parts.iter().find(|(k, _)| *k == ColumnPart::Default).map(|(_, s)| *s);
+                let existing = c
+                    .parts
+                    .iter()
+                    .find(|(k, _)| *k == ColumnPart::Default)
+                    .map(|(_, s)| *s);
                 match cmd.def.as_deref() {
                     Some(expr) => {
-                        let loc = expr_location(expr).ok_or("cannot locate the default expression")?;
+                        let loc =
+                            expr_location(expr).ok_or("cannot locate the default expression")?;
                         let new = format!("DEFAULT {}", self.node_text(stmt, loc).trim());
                         let what = format!("Set default of {}", c.name);
                         Ok(vec![match existing {
                             Some(s) => Edit::replace(c.site.file, s.start, s.end, new, Some(what)),
-                            None => Edit::insert(c.site.file, c.type_span.end, format!(" {new}"), Some((1, what))),
+                            None => Edit::insert(
+                                c.site.file,
+                                c.type_span.end,
+                                format!(" {new}"),
+                                Some((1, what)),
+                            ),
                         }])
                     }
                     None => Ok(existing
-                        .map(|s| vec![self.remove_part(c.site.file, s, format!("Dropped default of {}", c.name))])
+                        .map(|s| {
+                            vec![self.remove_part(
+                                c.site.file,
+                                s,
+                                format!("Dropped default of {}", c.name),
+                            )]
+                        })
                         .unwrap_or_default()),
                 }
             }
@@ -262,47 +410,89 @@ impl Patcher<'_> {
                     return Ok(Vec::new());
                 }
                 let what = format!("Set NOT NULL on {}", c.name);
-                Ok(vec![match c.parts.iter().find(|(k, _)| *k == ColumnPart::Null) {
-                    Some((_, s)) => Edit::replace(c.site.file, s.start, s.end, "NOT NULL".into(), Some(what)),
-                    None => Edit::insert(c.site.file, c.type_span.end, " NOT NULL".into(), Some((1, what))),
-                }])
+                Ok(vec![
+                    match c.parts.iter().find(|(k, _)| *k == ColumnPart::Null) {
+                        Some((_, s)) => Edit::replace(
+                            c.site.file,
+                            s.start,
+                            s.end,
+                            "NOT NULL".into(),
+                            Some(what),
+                        ),
+                        None => Edit::insert(
+                            c.site.file,
+                            c.type_span.end,
+                            " NOT NULL".into(),
+                            Some((1, what)),
+                        ),
+                    },
+                ])
             }
             AlterTableType::AtDropNotNull => {
                 let c = need_col()?;
                 Ok(c.parts
                     .iter()
                     .filter(|(k, _)| *k == ColumnPart::NotNull)
-                    .map(|(_, s)| self.remove_part(c.site.file, *s, format!("Dropped NOT NULL on {}", c.name)))
+                    .map(|(_, s)| {
+                        self.remove_part(c.site.file, *s, format!("Dropped NOT NULL on {}", c.name))
+                    })
                     .collect())
             }
             AlterTableType::AtAddConstraint => {
-                let Some(NodeEnum::Constraint(k)) = def else { return Err("ADD CONSTRAINT without a definition".into()) };
+                let Some(NodeEnum::Constraint(k)) = def else {
+                    return Err("ADD CONSTRAINT without a definition".into());
+                };
                 if !k.indexname.is_empty() {
                     return Err("ADD CONSTRAINT ... USING INDEX has no CREATE TABLE form".into());
                 }
                 let text = self.node_text(stmt, k.location);
-                let name = if k.conname.is_empty() { "constraint".to_string() } else { k.conname.clone() };
+                let name = if k.conname.is_empty() {
+                    "constraint".to_string()
+                } else {
+                    k.conname.clone()
+                };
                 if k.skip_validation {
                     // NOT VALID exists only in ALTER TABLE: keep it one.
                     let body = format!("ALTER TABLE {} ADD {}", qident(t), text.trim());
-                    let (f, at) = self.table_anchor(model, t, Rank::Table).ok_or("no place for the constraint")?;
-                    return Ok(vec![self.insert_statement_after(f, at, &format!("{body};"), format!("Added constraint {name} (NOT VALID)"))]);
+                    let (f, at) = self
+                        .table_anchor(model, t, Rank::Table)
+                        .ok_or("no place for the constraint")?;
+                    return Ok(vec![self.insert_statement_after(
+                        f,
+                        at,
+                        &format!("{body};"),
+                        format!("Added constraint {name} (NOT VALID)"),
+                    )]);
                 }
                 self.add_element(table, text.trim(), format!("Added constraint {name}"))
             }
             AlterTableType::AtDropConstraint => {
                 let Some(k) = table.constraint(&cmd.name) else {
-                    return if cmd.missing_ok { Ok(Vec::new()) } else { Err(format!("constraint {} is not in current_schema", cmd.name)) };
+                    return if cmd.missing_ok {
+                        Ok(Vec::new())
+                    } else {
+                        Err(format!("constraint {} is not in current_schema", cmd.name))
+                    };
                 };
                 let what = format!("Dropped constraint {}", k.name);
                 match k.origin {
                     Origin::Inline => {
-                        let c = k.inline_column.as_ref().and_then(|n| table.column(n)).ok_or("inline constraint without its column")?;
+                        let c = k
+                            .inline_column
+                            .as_ref()
+                            .and_then(|n| table.column(n))
+                            .ok_or("inline constraint without its column")?;
                         let keeps_not_null = k.kind == crate::schema::ConstraintKind::PrimaryKey
                             && !c.parts.iter().any(|(p, _)| *p == ColumnPart::NotNull);
                         if keeps_not_null {
                             // PostgreSQL keeps NOT NULL when a primary key goes.
-                            Ok(vec![Edit::replace(c.site.file, k.span.start, k.span.end, "NOT NULL".into(), Some(what))])
+                            Ok(vec![Edit::replace(
+                                c.site.file,
+                                k.span.start,
+                                k.span.end,
+                                "NOT NULL".into(),
+                                Some(what),
+                            )])
                         } else {
                             Ok(vec![self.remove_part(c.site.file, k.span, what)])
                         }
@@ -312,8 +502,15 @@ impl Patcher<'_> {
                         if k.kind == crate::schema::ConstraintKind::PrimaryKey {
                             for name in &k.columns {
                                 if let Some(c) = table.column(name) {
-                                    if !c.parts.iter().any(|(p, _)| matches!(p, ColumnPart::NotNull | ColumnPart::PrimaryKey)) {
-                                        edits.push(Edit::insert(c.site.file, c.type_span.end, " NOT NULL".into(), None));
+                                    if !c.parts.iter().any(|(p, _)| {
+                                        matches!(p, ColumnPart::NotNull | ColumnPart::PrimaryKey)
+                                    }) {
+                                        edits.push(Edit::insert(
+                                            c.site.file,
+                                            c.type_span.end,
+                                            " NOT NULL".into(),
+                                            None,
+                                        ));
                                     }
                                 }
                             }
@@ -327,7 +524,9 @@ impl Patcher<'_> {
                 }
             }
             AlterTableType::AtValidateConstraint => {
-                let Some(k) = table.constraint(&cmd.name) else { return Err(format!("constraint {} is not in current_schema", cmd.name)) };
+                let Some(k) = table.constraint(&cmd.name) else {
+                    return Err(format!("constraint {} is not in current_schema", cmd.name));
+                };
                 if !k.not_valid || k.origin != Origin::Alter {
                     return Ok(Vec::new());
                 }
@@ -338,7 +537,13 @@ impl Patcher<'_> {
                 while s > 0 && t2.as_bytes()[s - 1] == b' ' {
                     s -= 1;
                 }
-                Ok(vec![Edit::replace(k.site.file, s, k.span.start + pos + "not valid".len(), String::new(), Some(format!("Validated constraint {}", k.name)))])
+                Ok(vec![Edit::replace(
+                    k.site.file,
+                    s,
+                    k.span.start + pos + "not valid".len(),
+                    String::new(),
+                    Some(format!("Validated constraint {}", k.name)),
+                )])
             }
             AlterTableType::AtEnableRowSecurity | AlterTableType::AtForceRowSecurity => {
                 let force = sub == AlterTableType::AtForceRowSecurity;
@@ -346,19 +551,26 @@ impl Patcher<'_> {
                     return Ok(Vec::new());
                 }
                 let what = if force { "FORCE" } else { "ENABLE" };
-                let (f, at) = self.table_anchor(model, t, Rank::Rls).ok_or("no place for the RLS statement")?;
+                let (f, at) = self
+                    .table_anchor(model, t, Rank::Rls)
+                    .ok_or("no place for the RLS statement")?;
                 Ok(vec![self.insert_statement_after(
                     f,
                     at,
                     &format!("ALTER TABLE {} {what} ROW LEVEL SECURITY;", qident(t)),
-                    format!("{} row level security on {t}", if force { "Forced" } else { "Enabled" }),
+                    format!(
+                        "{} row level security on {t}",
+                        if force { "Forced" } else { "Enabled" }
+                    ),
                 )])
             }
             AlterTableType::AtDisableRowSecurity => {
                 let mut edits = Vec::new();
                 for s in &table.rls_sites {
                     self.owning_alter(model, s.file, s.span)?;
-                    edits.push(self.remove_statement(s, format!("Disabled row level security on {t}")));
+                    edits.push(
+                        self.remove_statement(s, format!("Disabled row level security on {t}")),
+                    );
                 }
                 Ok(edits)
             }
@@ -366,8 +578,15 @@ impl Patcher<'_> {
                 // Anything else (storage options, owner, replica identity,
                 // trigger switches): the statement itself, after the table.
                 let _ = file;
-                let (f, at) = self.table_anchor(model, t, Rank::Table).ok_or("no place for the statement")?;
-                Ok(vec![self.insert_statement_after(f, at, &self.stmt_text(stmt), format!("ALTER TABLE {t} ({sub:?})"))])
+                let (f, at) = self
+                    .table_anchor(model, t, Rank::Table)
+                    .ok_or("no place for the statement")?;
+                Ok(vec![self.insert_statement_after(
+                    f,
+                    at,
+                    &self.stmt_text(stmt),
+                    format!("ALTER TABLE {t} ({sub:?})"),
+                )])
             }
             _ => Err(format!("{sub:?} inside a multi-command ALTER TABLE")),
         }
@@ -375,7 +594,12 @@ impl Patcher<'_> {
 
     /// The single-command ALTER TABLE statement in the schema files that
     /// holds `span` (a column or constraint it added).
-    fn owning_alter(&self, model: &Schema, file: usize, span: Span) -> Result<crate::schema::Site, String> {
+    fn owning_alter(
+        &self,
+        model: &Schema,
+        file: usize,
+        span: Span,
+    ) -> Result<crate::schema::Site, String> {
         let f = &model.files[file];
         let st = f
             .statements
@@ -399,24 +623,47 @@ impl Patcher<'_> {
     /// foreign keys of other tables pointing at it).
     pub fn rename_column(&self, model: &Schema, t: &QualName, old: &str, new: &str) -> R {
         let table = self.table(model, t)?;
-        let c = table.column(old).ok_or_else(|| format!("column {t}.{old} is not in current_schema"))?;
+        let c = table
+            .column(old)
+            .ok_or_else(|| format!("column {t}.{old} is not in current_schema"))?;
         let what = format!("Renamed column {old} to {new}");
-        let mut edits = vec![self.aligned_replace(c.site.file, c.name_span.start, c.name_span.end, &ast_ident(new), Some(what))];
+        let mut edits = vec![self.aligned_replace(
+            c.site.file,
+            c.name_span.start,
+            c.name_span.end,
+            &ast_ident(new),
+            Some(what),
+        )];
         let mut regions: Vec<(usize, Span)> = Vec::new();
         for k in &table.constraints {
-            if k.columns.iter().any(|x| x == old) || k.expression.as_deref().is_some_and(|e| e.contains(old)) {
+            if k.columns.iter().any(|x| x == old)
+                || k.expression.as_deref().is_some_and(|e| e.contains(old))
+            {
                 regions.push((k.site.file, k.span));
             }
         }
         for i in model.indexes.iter().filter(|i| &i.table == t) {
             if let Some(p) = self.text(i.site.file)[i.site.span.start..i.site.span.end].find('(') {
-                regions.push((i.site.file, Span { start: i.site.span.start + p, end: i.site.span.end }));
+                regions.push((
+                    i.site.file,
+                    Span {
+                        start: i.site.span.start + p,
+                        end: i.site.span.end,
+                    },
+                ));
             }
         }
         for p in model.policies.iter().filter(|p| &p.table == t) {
             let txt = &self.text(p.site.file)[p.site.span.start..p.site.span.end];
-            if let Some(u) = find_keyword(txt, "using").or_else(|| find_keyword(txt, "with check")) {
-                regions.push((p.site.file, Span { start: p.site.span.start + u, end: p.site.span.end }));
+            if let Some(u) = find_keyword(txt, "using").or_else(|| find_keyword(txt, "with check"))
+            {
+                regions.push((
+                    p.site.file,
+                    Span {
+                        start: p.site.span.start + u,
+                        end: p.site.span.end,
+                    },
+                ));
             }
         }
         if let Some(s) = &c.comment_site {
@@ -424,10 +671,19 @@ impl Patcher<'_> {
         }
         for other in &model.tables {
             for k in &other.constraints {
-                if k.references.as_ref().is_some_and(|r| &r.table == t && r.columns.iter().any(|x| x == old)) {
+                if k.references
+                    .as_ref()
+                    .is_some_and(|r| &r.table == t && r.columns.iter().any(|x| x == old))
+                {
                     let txt = &self.text(k.site.file)[k.span.start..k.span.end];
                     if let Some(r) = find_keyword(txt, "references") {
-                        regions.push((k.site.file, Span { start: k.span.start + r, end: k.span.end }));
+                        regions.push((
+                            k.site.file,
+                            Span {
+                                start: k.span.start + r,
+                                end: k.span.end,
+                            },
+                        ));
                     }
                 }
             }
@@ -460,16 +716,36 @@ impl Patcher<'_> {
                 for (n, _, _, _) in st.node.nodes() {
                     if let pg_query::NodeRef::RangeVar(rv) = n {
                         if QualName::new(&rv.schemaname, &rv.relname) == *t {
-                            let from = Span { start: st.span.start + rv.location.max(0) as usize, end: st.span.end };
-                            if let Some(tok) = tx::ident_tokens(&f.text, from, &t.name).into_iter().next() {
-                                edits.push(Edit::replace(fi, tok.start, tok.end, ast_ident(new), None));
+                            let from = Span {
+                                start: st.span.start + rv.location.max(0) as usize,
+                                end: st.span.end,
+                            };
+                            if let Some(tok) =
+                                tx::ident_tokens(&f.text, from, &t.name).into_iter().next()
+                            {
+                                edits.push(Edit::replace(
+                                    fi,
+                                    tok.start,
+                                    tok.end,
+                                    ast_ident(new),
+                                    None,
+                                ));
                             }
                         }
                     }
                 }
                 if let NodeEnum::CommentStmt(_) = &st.node {
-                    if model.table(t).is_some_and(|tb| tb.comment_site.as_ref().is_some_and(|s| s.span == st.span) || tb.columns.iter().any(|c| c.comment_site.as_ref().is_some_and(|s| s.span == st.span))) {
-                        if let Some(tok) = tx::ident_tokens(&f.text, st.span, &t.name).into_iter().next() {
+                    if model.table(t).is_some_and(|tb| {
+                        tb.comment_site.as_ref().is_some_and(|s| s.span == st.span)
+                            || tb
+                                .columns
+                                .iter()
+                                .any(|c| c.comment_site.as_ref().is_some_and(|s| s.span == st.span))
+                    }) {
+                        if let Some(tok) = tx::ident_tokens(&f.text, st.span, &t.name)
+                            .into_iter()
+                            .next()
+                        {
                             edits.push(Edit::replace(fi, tok.start, tok.end, ast_ident(new), None));
                         }
                     }
@@ -498,7 +774,11 @@ fn ast_ident(s: &str) -> String {
 pub fn find_keyword(text: &str, kw: &str) -> Option<usize> {
     let words: Vec<&str> = kw.split_whitespace().collect();
     let tokens = pg_query::scan_tokens(text).ok()?;
-    let word = |i: usize| -> Option<&str> { tokens.get(i).and_then(|t| text.get(t.start as usize..t.end as usize)) };
+    let word = |i: usize| -> Option<&str> {
+        tokens
+            .get(i)
+            .and_then(|t| text.get(t.start as usize..t.end as usize))
+    };
     (0..tokens.len()).find_map(|i| {
         words
             .iter()
@@ -513,9 +793,21 @@ fn expr_location(n: &protobuf::Node) -> Option<i32> {
     let loc = match n.node.as_ref()? {
         NodeEnum::AConst(c) => c.location,
         NodeEnum::FuncCall(f) => f.location,
-        NodeEnum::TypeCast(t) => return t.arg.as_deref().and_then(expr_location).map(|l| l.min(t.location)),
+        NodeEnum::TypeCast(t) => {
+            return t
+                .arg
+                .as_deref()
+                .and_then(expr_location)
+                .map(|l| l.min(t.location))
+        }
         NodeEnum::ColumnRef(c) => c.location,
-        NodeEnum::AExpr(e) => return e.lexpr.as_deref().and_then(expr_location).or(Some(e.location)),
+        NodeEnum::AExpr(e) => {
+            return e
+                .lexpr
+                .as_deref()
+                .and_then(expr_location)
+                .or(Some(e.location))
+        }
         NodeEnum::SqlvalueFunction(s) => s.location,
         NodeEnum::AArrayExpr(a) => a.location,
         NodeEnum::BoolExpr(b) => return b.args.first().and_then(expr_location),

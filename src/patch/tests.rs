@@ -39,18 +39,43 @@ const PROFILES: &str = "CREATE TABLE public.profiles (\n    id uuid PRIMARY KEY\
 
 fn run(migration: &str) -> (String, Outcome) {
     let files = vec![
-        crate::sql::parse(Path::new("current_schema/01_profiles.sql"), PROFILES.to_string()).unwrap(),
-        crate::sql::parse(Path::new("current_schema/02_documents.sql"), SCHEMA.to_string()).unwrap(),
+        crate::sql::parse(
+            Path::new("current_schema/01_profiles.sql"),
+            PROFILES.to_string(),
+        )
+        .unwrap(),
+        crate::sql::parse(
+            Path::new("current_schema/02_documents.sql"),
+            SCHEMA.to_string(),
+        )
+        .unwrap(),
     ];
     let m = crate::sql::parse(Path::new("migration_history/m.sql"), migration.to_string()).unwrap();
-    let out = patch(&files, &m, &Options { note: Some("-- Migration 07: test change".into()) }).unwrap();
+    let out = patch(
+        &files,
+        &m,
+        &Options {
+            note: Some("-- Migration 07: test change".into()),
+        },
+    )
+    .unwrap();
     let mut diff = String::new();
     for f in &out.files {
         let d = similar::TextDiff::from_lines(&f.old, &f.new);
-        diff.push_str(&d.unified_diff().context_radius(1).header(&f.path.display().to_string(), &f.path.display().to_string()).to_string());
+        diff.push_str(
+            &d.unified_diff()
+                .context_radius(1)
+                .header(&f.path.display().to_string(), &f.path.display().to_string())
+                .to_string(),
+        );
     }
     for c in &out.changes {
-        diff.push_str(&format!("change: {}:{} {}\n", c.path.display(), c.line, c.what));
+        diff.push_str(&format!(
+            "change: {}:{} {}\n",
+            c.path.display(),
+            c.line,
+            c.what
+        ));
     }
     for u in &out.unmapped {
         diff.push_str(&format!("unmapped: {}\n", u.message));
@@ -67,14 +92,17 @@ fn run(migration: &str) -> (String, Outcome) {
 
 #[test]
 fn add_column_after_the_last_column_aligned_with_a_note() {
-    let (d, out) = run("ALTER TABLE public.shell_files ADD COLUMN processing_time_minutes integer;");
+    let (d, out) =
+        run("ALTER TABLE public.shell_files ADD COLUMN processing_time_minutes integer;");
     assert!(out.unmapped.is_empty());
     insta::assert_snapshot!(d);
 }
 
 #[test]
 fn add_two_columns_in_one_statement() {
-    let (d, _) = run("ALTER TABLE public.shell_files ADD COLUMN a text, ADD COLUMN b int NOT NULL DEFAULT 0;");
+    let (d, _) = run(
+        "ALTER TABLE public.shell_files ADD COLUMN a text, ADD COLUMN b int NOT NULL DEFAULT 0;",
+    );
     insta::assert_snapshot!(d);
 }
 

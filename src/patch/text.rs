@@ -85,7 +85,9 @@ pub fn statement_lines(t: &str, span: Span) -> (usize, usize) {
 /// unquoted) inside `span` of `t`.
 pub fn ident_tokens(t: &str, span: Span, name: &str) -> Vec<Span> {
     let sub = &t[span.start..span.end];
-    let Ok(tokens) = pg_query::scan_tokens(sub) else { return Vec::new() };
+    let Ok(tokens) = pg_query::scan_tokens(sub) else {
+        return Vec::new();
+    };
     tokens
         .iter()
         .filter_map(|tok| {
@@ -94,7 +96,10 @@ pub fn ident_tokens(t: &str, span: Span, name: &str) -> Vec<Span> {
             let matches = if word.starts_with('"') {
                 word.trim_matches('"') == name
             } else {
-                word.eq_ignore_ascii_case(name) && word.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+                word.eq_ignore_ascii_case(name)
+                    && word
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
             };
             matches.then_some(Span {
                 start: span.start + s,
@@ -120,7 +125,14 @@ mod tests {
     #[test]
     fn identifiers_are_found_as_tokens() {
         let t = "check (status in ('status')) and \"status\" and statuses";
-        let v = ident_tokens(t, Span { start: 0, end: t.len() }, "status");
+        let v = ident_tokens(
+            t,
+            Span {
+                start: 0,
+                end: t.len(),
+            },
+            "status",
+        );
         assert_eq!(v.len(), 2);
     }
 }

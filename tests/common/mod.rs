@@ -16,7 +16,12 @@ impl Ws {
     /// A copy of the sample workspace shipped at the repository root.
     pub fn sample() -> Ws {
         let dir = tempfile::tempdir().unwrap();
-        for sub in ["current_schema", "migration_history", "bridge-schemas", "templates"] {
+        for sub in [
+            "current_schema",
+            "migration_history",
+            "bridge-schemas",
+            "templates",
+        ] {
             copy_dir(&repo_root().join(sub), &dir.path().join(sub));
         }
         for f in ["touchpoint.toml"] {
@@ -49,7 +54,10 @@ impl Ws {
     /// `touchpoint --root <ws> ARGS...`, run in the workspace.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_touchpoint"));
-        c.arg("--root").arg(self.path()).args(args).current_dir(self.path());
+        c.arg("--root")
+            .arg(self.path())
+            .args(args)
+            .current_dir(self.path());
         c.env_remove("DATABASE_URL");
         c
     }

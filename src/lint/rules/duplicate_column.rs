@@ -17,15 +17,26 @@ use pg_query::NodeEnum;
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let Some(schema) = cx.schema else { return };
     for stmt in &cx.file.statements {
-        let NodeEnum::AlterTableStmt(a) = &stmt.node else { continue };
+        let NodeEnum::AlterTableStmt(a) = &stmt.node else {
+            continue;
+        };
         let t = ast::range_var(&a.relation);
-        let Some(table) = schema.table(&t) else { continue };
+        let Some(table) = schema.table(&t) else {
+            continue;
+        };
         for cmd in &a.cmds {
-            let Some(NodeEnum::AlterTableCmd(c)) = &cmd.node else { continue };
-            if AlterTableType::try_from(c.subtype) != Ok(AlterTableType::AtAddColumn) || c.missing_ok {
+            let Some(NodeEnum::AlterTableCmd(c)) = &cmd.node else {
+                continue;
+            };
+            if AlterTableType::try_from(c.subtype) != Ok(AlterTableType::AtAddColumn)
+                || c.missing_ok
+            {
                 continue;
             }
-            let Some(NodeEnum::ColumnDef(d)) = c.def.as_deref().and_then(|d| d.node.as_ref()) else { continue };
+            let Some(NodeEnum::ColumnDef(d)) = c.def.as_deref().and_then(|d| d.node.as_ref())
+            else {
+                continue;
+            };
             if let Some(existing) = table.column(&d.colname) {
                 out.push(
                     cx.diag(

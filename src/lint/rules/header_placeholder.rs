@@ -15,25 +15,36 @@ use crate::lint::Context;
 use crate::report::{Diagnostic, Severity};
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
-    let (true, Some(h)) = (cx.is_migration, cx.header) else { return };
+    let (true, Some(h)) = (cx.is_migration, cx.header) else {
+        return;
+    };
     let finalized = h.state() == State::Finalized;
     for s in &h.sections {
         if !finalized && !PROSE_SECTIONS.contains(&s.name.as_str()) {
             continue;
         }
-        let lines = std::iter::once((s.line, s.inline.as_str())).chain(s.body.iter().map(|b| (b.line, b.text.as_str())));
+        let lines = std::iter::once((s.line, s.inline.as_str()))
+            .chain(s.body.iter().map(|b| (b.line, b.text.as_str())));
         for (line, text) in lines {
             if let Some(m) = PLACEHOLDER_RE.find(text) {
-                let severity = if finalized { Severity::Error } else { Severity::Warning };
+                let severity = if finalized {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                };
                 out.push(
-                    Diagnostic::new("header-placeholder", severity, format!("{}: placeholder {} left in the header", s.name, m.as_str()))
-                        .file(&cx.file.path)
-                        .line(line)
-                        .help(if finalized {
-                            "a finalized migration records what was done: fill it in"
-                        } else {
-                            "write this section before asking for review"
-                        }),
+                    Diagnostic::new(
+                        "header-placeholder",
+                        severity,
+                        format!("{}: placeholder {} left in the header", s.name, m.as_str()),
+                    )
+                    .file(&cx.file.path)
+                    .line(line)
+                    .help(if finalized {
+                        "a finalized migration records what was done: fill it in"
+                    } else {
+                        "write this section before asking for review"
+                    }),
                 );
             }
         }

@@ -28,10 +28,16 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     for name in REQUIRED_SECTIONS {
         if h.section(name).is_none() {
             out.push(
-                Diagnostic::new("header-sections", Severity::Error, format!("header has no {name} section"))
-                    .file(&cx.file.path)
-                    .line(h.start_line)
-                    .help(format!("add `-- {name}:` with its content (see templates/migration.sql.tera)")),
+                Diagnostic::new(
+                    "header-sections",
+                    Severity::Error,
+                    format!("header has no {name} section"),
+                )
+                .file(&cx.file.path)
+                .line(h.start_line)
+                .help(format!(
+                    "add `-- {name}:` with its content (see templates/migration.sql.tera)"
+                )),
             );
         }
     }
@@ -39,10 +45,14 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     for s in &h.sections {
         if seen.contains(&s.name.as_str()) {
             out.push(
-                Diagnostic::new("header-sections", Severity::Error, format!("section {} appears twice", s.name))
-                    .file(&cx.file.path)
-                    .line(s.line)
-                    .help("merge the two sections into one"),
+                Diagnostic::new(
+                    "header-sections",
+                    Severity::Error,
+                    format!("section {} appears twice", s.name),
+                )
+                .file(&cx.file.path)
+                .line(s.line)
+                .help("merge the two sections into one"),
             );
         }
         seen.push(&s.name);

@@ -25,8 +25,13 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     for stmt in &cx.file.statements {
         let mut flag = |what: &str, fix: &str| {
             out.push(
-                cx.diag("missing-if-exists", Severity::Warning, stmt.span.start, format!("{what} fails if re-run"))
-                    .help(fix.to_string()),
+                cx.diag(
+                    "missing-if-exists",
+                    Severity::Warning,
+                    stmt.span.start,
+                    format!("{what} fails if re-run"),
+                )
+                .help(fix.to_string()),
             );
         };
         match &stmt.node {

@@ -18,10 +18,20 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         return;
     }
     for m in &cx.file.metas {
-        let cmd = m.span.text(&cx.file.text).split_whitespace().next().unwrap_or("\\");
+        let cmd = m
+            .span
+            .text(&cx.file.text)
+            .split_whitespace()
+            .next()
+            .unwrap_or("\\");
         out.push(
-            cx.diag("psql-meta-command", Severity::Warning, m.span.start, format!("psql meta-command {cmd} is not SQL"))
-                .help("touchpoint skips it when executing; write the note as a -- comment"),
+            cx.diag(
+                "psql-meta-command",
+                Severity::Warning,
+                m.span.start,
+                format!("psql meta-command {cmd} is not SQL"),
+            )
+            .help("touchpoint skips it when executing; write the note as a -- comment"),
         );
     }
 }

@@ -17,8 +17,14 @@ use pg_query::protobuf::{AlterTableType, ObjectType};
 use pg_query::NodeEnum;
 
 pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
-    let (Some(schema), Some(analysis)) = (cx.schema, cx.analysis) else { return };
-    for d in analysis.diagnostics.iter().filter(|d| d.code == "unknown-table") {
+    let (Some(schema), Some(analysis)) = (cx.schema, cx.analysis) else {
+        return;
+    };
+    for d in analysis
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "unknown-table")
+    {
         let mut d = d.clone();
         d.code = "unknown-object".into();
         out.push(d);
@@ -28,7 +34,8 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
     let mut created: Vec<QualName> = Vec::new();
     for stmt in &cx.file.statements {
         let mut missing_col = |t: &QualName, col: &str, added: &[(QualName, String)]| {
-            let known = schema.table(t).is_some_and(|tb| tb.column(col).is_some()) || added.iter().any(|(a, c)| a == t && c == col);
+            let known = schema.table(t).is_some_and(|tb| tb.column(col).is_some())
+                || added.iter().any(|(a, c)| a == t && c == col);
             if !known && schema.table(t).is_some() {
                 out.push(
                     cx.diag("unknown-object", Severity::Error, stmt.span.start, format!("column {t}.{col} does not exist in current_schema"))
@@ -38,16 +45,22 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         };
         match &stmt.node {
             NodeEnum::CreateStmt(c) => created.push(ast::range_var(&c.relation)),
-            NodeEnum::AlterTableStmt(a) if ObjectType::try_from(a.objtype) == Ok(ObjectType::ObjectTable) => {
+            NodeEnum::AlterTableStmt(a)
+                if ObjectType::try_from(a.objtype) == Ok(ObjectType::ObjectTable) =>
+            {
                 let t = ast::range_var(&a.relation);
                 if created.contains(&t) {
                     continue;
                 }
                 for cmd in &a.cmds {
-                    let Some(NodeEnum::AlterTableCmd(c)) = &cmd.node else { continue };
+                    let Some(NodeEnum::AlterTableCmd(c)) = &cmd.node else {
+                        continue;
+                    };
                     match AlterTableType::try_from(c.subtype) {
                         Ok(AlterTableType::AtAddColumn) => {
-                            if let Some(NodeEnum::ColumnDef(d)) = c.def.as_deref().and_then(|d| d.node.as_ref()) {
+                            if let Some(NodeEnum::ColumnDef(d)) =
+                                c.def.as_deref().and_then(|d| d.node.as_ref())
+                            {
                                 added.push((t.clone(), d.colname.clone()));
                             }
                         }
@@ -63,7 +76,9 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
                     }
                 }
             }
-            NodeEnum::RenameStmt(r) if ObjectType::try_from(r.rename_type) == Ok(ObjectType::ObjectColumn) => {
+            NodeEnum::RenameStmt(r)
+                if ObjectType::try_from(r.rename_type) == Ok(ObjectType::ObjectColumn) =>
+            {
                 let t = ast::range_var(&r.relation);
                 if !created.contains(&t) {
                     missing_col(&t, &r.subname, &added);
