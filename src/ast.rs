@@ -197,11 +197,13 @@ pub fn in_list_values(n: &Node) -> Option<Vec<String>> {
     };
     match &n.node {
         Some(NodeEnum::AExpr(e)) => {
-            // Only `x IN (...)` and `x = ANY (ARRAY[...])` list values;
-            // `BETWEEN a AND b` also carries a two-item list.
+            // Only `x IN (...)`, `x = ANY (ARRAY[...])` and, for array
+            // columns, `x <@ ARRAY[...]` list values; `BETWEEN a AND b`
+            // also carries a two-item list.
             use protobuf::AExprKind as K;
             let kind = K::try_from(e.kind).unwrap_or(K::Undefined);
-            if !matches!(kind, K::AexprIn | K::AexprOpAny) {
+            let contained = kind == K::AexprOp && strings(&e.name) == ["<@"];
+            if !matches!(kind, K::AexprIn | K::AexprOpAny) && !contained {
                 return None;
             }
             match &e.rexpr.as_deref()?.node {
@@ -334,6 +336,10 @@ mod tests {
         assert_eq!(
             in_list_values(&expr("s = any (array['a'])")),
             Some(vec!["a".into()])
+        );
+        assert_eq!(
+            in_list_values(&expr("p <@ array['a', 'b']::text[]")),
+            Some(vec!["a".into(), "b".into()])
         );
         assert_eq!(in_list_values(&expr("n between 1 and 2000")), None);
     }

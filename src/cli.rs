@@ -116,14 +116,22 @@ pub enum Command {
     },
     /// The CI gate: naming, numbering, headers, emoji, checksums, syntax, docs.
     Check {
+        /// Also replay current_schema on the embedded throwaway database.
         #[arg(long)]
         replay: bool,
+        /// Run the per-file rules only on files changed since this git
+        /// revision (numbering and the sum file are always checked).
         #[arg(long, value_name = "GIT_REV")]
         since: Option<String>,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+        /// Lowest severity that makes the exit code 1 (default: error).
         #[arg(long, value_enum)]
         fail_on: Option<FailOn>,
+        /// First record every finalized migration on disk in
+        /// migration_history/touchpoint.sum (once, when adopting touchpoint).
+        #[arg(long)]
+        write_sum: bool,
     },
     /// Every migration with its state, and whether a database has it.
     Status {
@@ -132,6 +140,9 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Give a migration that shares its number the next free one (renames
+    /// the file, fixes the header's Migration line); refuses finalized ones.
+    Renumber { file: PathBuf },
 }
 
 /// Run a parsed command line.
@@ -224,15 +235,37 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitSta
                 format,
             },
         ),
-        Command::Check { .. } => not_yet("check"),
-        Command::Status { .. } => not_yet("status"),
+        Command::Check {
+            replay,
+            since,
+            format,
+            fail_on,
+            write_sum,
+        } => commands::check::run(
+            &ws,
+            &commands::check::CheckOpts {
+                replay,
+                since,
+                format,
+                fail_on: fail_on.map(Into::into),
+                write_sum,
+            },
+            out,
+            err,
+        ),
+        Command::Status {
+            database_url,
+            format,
+        } => commands::status::run(
+            &ws,
+            &commands::status::StatusOpts {
+                database_url,
+                format,
+            },
+            out,
+        ),
+        Command::Renumber { file } => {
+            commands::renumber::run(&ws, &commands::renumber::RenumberOpts { file }, out)
+        }
     }
-}
-
-fn not_yet(cmd: &str) -> Result<ExitStatus> {
-    Err(Error::new(
-        "not-available",
-        format!("`touchpoint {cmd}` is not yet available in this build"),
-    )
-    .help("it is planned; see the issue tracker"))
 }

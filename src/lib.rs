@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod ast;
 pub mod bridge;
+pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod db;

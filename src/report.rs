@@ -194,8 +194,17 @@ pub fn summary(diags: &[Diagnostic]) -> String {
 
 /// JSON: one document `{"diagnostics": [...], "summary": {...}}`.
 pub fn render_json(diags: &[Diagnostic]) -> String {
+    render_json_with(diags, serde_json::Map::new())
+}
+
+/// The same document with a command's own top-level keys after the shared
+/// ones (`check` adds what it checked).
+pub fn render_json_with(
+    diags: &[Diagnostic],
+    extra: serde_json::Map<String, serde_json::Value>,
+) -> String {
     let count = |s| diags.iter().filter(|d| d.severity == s).count();
-    let doc = serde_json::json!({
+    let mut doc = serde_json::json!({
         "diagnostics": diags,
         "summary": {
             "errors": count(Severity::Error),
@@ -203,6 +212,9 @@ pub fn render_json(diags: &[Diagnostic]) -> String {
             "infos": count(Severity::Info),
         }
     });
+    if let Some(map) = doc.as_object_mut() {
+        map.extend(extra);
+    }
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');
     s

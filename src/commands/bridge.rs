@@ -193,17 +193,7 @@ fn render_github(ws: &Workspace, opts: &BridgeOpts, plan: &Plan) -> String {
     let mut diags = Vec::new();
     if opts.check {
         for c in &plan.changes {
-            diags.push(
-                Diagnostic::error(
-                    "bridge-out-of-date",
-                    format!(
-                        "bridge doc is out of date with current_schema{}",
-                        columns_note(c)
-                    ),
-                )
-                .file(shown(ws, c))
-                .help("run `touchpoint bridge` and commit the result"),
-            );
+            diags.push(out_of_date(ws, c));
         }
     }
     diags.extend(plan.diagnostics.iter().cloned());
@@ -215,4 +205,18 @@ fn render_github(ws: &Workspace, opts: &BridgeOpts, plan: &Plan) -> String {
     }
     out.push_str(&report::render_github(&diags));
     out
+}
+
+/// The finding for a doc that `touchpoint bridge` would rewrite (used by
+/// `touchpoint check` too).
+pub fn out_of_date(ws: &Workspace, c: &DocChange) -> Diagnostic {
+    Diagnostic::error(
+        "bridge-out-of-date",
+        format!(
+            "bridge doc is out of date with current_schema{}",
+            columns_note(c)
+        ),
+    )
+    .file(shown(ws, c))
+    .help("run `touchpoint bridge` and commit the result")
 }

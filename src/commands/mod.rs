@@ -21,7 +21,10 @@ impl ExitStatus {
 
 pub mod approve;
 pub mod bridge;
+pub mod check;
 pub mod finalize;
 pub mod init;
 pub mod lint;
+pub mod renumber;
 pub mod research;
+pub mod status;
