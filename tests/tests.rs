@@ -1,6 +1,7 @@
 //! End-to-end tests of the `touchpoint` binary. One test binary; each test
 //! gets a fresh copy of a fixture workspace in a temporary directory.
 
+mod check;
 mod common;
 mod lint_cli;
 mod research;
