@@ -35,23 +35,22 @@ pub fn check(ws: &Workspace, all: &[Loaded], sums: Option<&SumFile>) -> Vec<Diag
         .iter()
         .map(|l| (history::sum_key(ws, &l.entry.path), l))
         .collect();
-    if !sums.entries.is_empty() || !sums.chain.is_empty() {
-        if sums.chain != sums.computed_chain() {
-            out.push(
-                Diagnostic::new(
-                    "sum-chain",
-                    Severity::Error,
-                    "the chained hash on the first line does not match the entries: \
-                     the sum file was edited by hand or merged badly",
-                )
-                .file(&display)
-                .line(chain_line(ws))
-                .help(format!(
-                    "restore it from git; if every finalized migration is as it should be, \
-                     rewrite it with `{WRITE_SUM}`"
-                )),
-            );
-        }
+    let recorded_any = !sums.entries.is_empty() || !sums.chain.is_empty();
+    if recorded_any && sums.chain != sums.computed_chain() {
+        out.push(
+            Diagnostic::new(
+                "sum-chain",
+                Severity::Error,
+                "the chained hash on the first line does not match the entries: \
+                 the sum file was edited by hand or merged badly",
+            )
+            .file(&display)
+            .line(chain_line(ws))
+            .help(format!(
+                "restore it from git; if every finalized migration is as it should be, \
+                 rewrite it with `{WRITE_SUM}`"
+            )),
+        );
     }
     for (key, hash, line) in &sums.entries {
         match by_key.get(key) {
