@@ -2,7 +2,8 @@
 //!
 //! One file per rule family: `naming`, `sequence`, `header` (the header
 //! contract by state), `sum` (finalized migrations unchanged), `bridge`
-//! (docs in sync), `manifest`, `replay`; `since` finds the files a
+//! (docs in sync), `manifest`, `order` (schema files that use what a later
+//! file defines), `replay`; `since` finds the files a
 //! `--since GIT_REV` run limits the per-file rules to. Two families need no
 //! file of their own because they are other modules' work applied to more
 //! files: `syntax-error` is the parse of `sql::parse` (psql meta-commands
@@ -19,6 +20,7 @@ pub mod bridge;
 pub mod header;
 pub mod manifest;
 pub mod naming;
+pub mod order;
 pub mod replay;
 pub mod sequence;
 pub mod since;
@@ -343,6 +345,7 @@ fn schema_and_docs(ws: &Workspace, selection: &Selection, replay: bool) -> Resul
             }
         }
     }
+    side.diagnostics.extend(order::check(&side.files));
     let docs = crate::bridge::discover(ws)?;
     side.docs = docs.len();
     for doc in docs.iter().filter(|d| selection.contains(&d.path)) {
