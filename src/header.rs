@@ -223,16 +223,19 @@ pub fn parse(text: &str) -> Option<Header> {
     for (i, raw) in lines.iter().enumerate().take(end + 1).skip(first) {
         let l = raw.trim();
         let line = i + 1;
-        if BANNER_RE.is_match(l) {
+        // Cheap tests before the regexes: `check` parses the header of
+        // every migration of a long history, and most lines are prose.
+        if l.contains("========") && BANNER_RE.is_match(l) {
             continue;
         }
-        if let Some(m) = FIELD_RE.captures(l) {
+        let colon = l.contains(':');
+        if let Some(m) = colon.then(|| FIELD_RE.captures(l)).flatten() {
             header
                 .fields
                 .push((m[1].to_string(), m[2].trim().to_string(), line));
             continue;
         }
-        if let Some(m) = SECTION_RE.captures(l) {
+        if let Some(m) = colon.then(|| SECTION_RE.captures(l)).flatten() {
             header.sections.push(Section {
                 name: m[1].trim().to_string(),
                 line,
@@ -243,14 +246,18 @@ pub fn parse(text: &str) -> Option<Header> {
         }
         if let Some(s) = header.sections.last_mut() {
             let body = l.strip_prefix("--").unwrap_or(l).to_string();
-            let checkbox = BOX_RE.captures(l).map(|m| Checkbox {
-                state: match &m[2] {
-                    " " => BoxState::Open,
-                    "x" | "X" => BoxState::Done,
-                    _ => BoxState::NotApplicable,
-                },
-                label: m[3].trim().to_string(),
-            });
+            let boxed = l.contains('[') && l.contains(']');
+            let checkbox = boxed
+                .then(|| BOX_RE.captures(l))
+                .flatten()
+                .map(|m| Checkbox {
+                    state: match &m[2] {
+                        " " => BoxState::Open,
+                        "x" | "X" => BoxState::Done,
+                        _ => BoxState::NotApplicable,
+                    },
+                    label: m[3].trim().to_string(),
+                });
             s.body.push(BodyLine {
                 line,
                 text: body,

@@ -25,7 +25,14 @@ use std::sync::LazyLock;
 
 /// `parsed`: `file` holds the real statements (not a stand-in for a file
 /// that does not parse), so its checksum means something.
-pub fn check(file: &SqlFile, header: Option<&Header>, parsed: bool) -> Vec<Diagnostic> {
+/// `review_required`: `[review] required`; without it a finalized
+/// migration may keep its REVIEW section as the template wrote it.
+pub fn check(
+    file: &SqlFile,
+    header: Option<&Header>,
+    parsed: bool,
+    review_required: bool,
+) -> Vec<Diagnostic> {
     let cx = Context {
         file,
         header,
@@ -47,6 +54,12 @@ pub fn check(file: &SqlFile, header: Option<&Header>, parsed: bool) -> Vec<Diagn
             out.extend(boxes(file, h));
             out.extend(execution_date(file, h));
             out.extend(field_placeholders(file, h));
+            if !review_required {
+                if let Some(r) = h.section("REVIEW") {
+                    let last = r.body.last().map_or(r.line, |b| b.line);
+                    out.retain(|d| !d.line.is_some_and(|l| (r.line..=last).contains(&l)));
+                }
+            }
         }
     }
     out
@@ -220,7 +233,7 @@ mod tests {
     fn run(src: &str) -> Vec<String> {
         let f = crate::sql::parse(Path::new("m.sql"), src.to_string()).unwrap();
         let h = crate::header::parse(src);
-        check(&f, h.as_ref(), true)
+        check(&f, h.as_ref(), true, true)
             .into_iter()
             .map(|d| format!("{}:{} {}", d.line.unwrap_or(0), d.code, d.message))
             .collect()
@@ -250,6 +263,25 @@ mod tests {
                 "17:execution-date the execution line of a finalized migration has no date",
             ]
         );
+    }
+
+    #[test]
+    fn without_required_review_the_review_box_may_stay_open() {
+        let src = format!(
+            "-- ====================\n-- Migration: x\n{SECTIONS}--   [X] d.md\n\
+             -- MIGRATION STRATEGY: s\n-- REVIEW:\n--   [ ] Reviewed by <reviewer> on <date>\n\
+             -- MIGRATION EXECUTED:\n--   [X] Applied to dev on 2025-01-02\n-- ====================\nselect 1;\n"
+        );
+        let f = crate::sql::parse(Path::new("m.sql"), src.clone()).unwrap();
+        let h = crate::header::parse(&src);
+        let codes = |required| -> Vec<String> {
+            check(&f, h.as_ref(), true, required)
+                .into_iter()
+                .map(|d| d.code)
+                .collect()
+        };
+        assert_eq!(codes(true), vec!["header-placeholder", "unticked-box"]);
+        assert!(codes(false).is_empty());
     }
 
     #[test]

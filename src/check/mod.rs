@@ -283,7 +283,12 @@ fn load_one(cx: &FileContext, entry: &Entry) -> Result<PerFile> {
                 &stub
             }
         };
-        diags.extend(header::check(f, header.as_ref(), file.is_some()));
+        diags.extend(header::check(
+            f,
+            header.as_ref(),
+            file.is_some(),
+            cx.ws.config.review.required,
+        ));
         if let (Some(m), Some(f)) = (&cx.ws.config.manifest, &file) {
             diags.extend(manifest::check(m, f, state));
         }
@@ -329,13 +334,19 @@ fn schema_and_docs(ws: &Workspace, selection: &Selection, replay: bool) -> Resul
     for path in ws.schema_files()? {
         let display = ws.display(&path);
         let bytes = std::fs::read(&path).map_err(|e| Error::io(&display, e))?;
-        let text = String::from_utf8_lossy(&bytes);
         let picked = selection.contains(&path);
         if picked {
-            side.diagnostics
-                .extend(crate::lint::rules::emoji::scan(&display, &text));
+            side.diagnostics.extend(crate::lint::rules::emoji::scan(
+                &display,
+                &String::from_utf8_lossy(&bytes),
+            ));
         }
-        match sql::read_file(&path, &display) {
+        let parsed = match String::from_utf8(bytes) {
+            Ok(text) => sql::parse(&display, text),
+            // read_file names the line and column of the bad byte.
+            Err(_) => sql::read_file(&path, &display),
+        };
+        match parsed {
             Ok(f) => side.files.push(f),
             Err(e) => {
                 if picked || replay {
@@ -358,8 +369,11 @@ fn schema_and_docs(ws: &Workspace, selection: &Selection, replay: bool) -> Resul
             .extend(bridge::placeholders(&display, doc.tier, &text));
     }
     if side.unparsed.is_empty() {
-        let schema = crate::schema::Schema::build(side.files.clone());
+        // The model takes the files and gives them back for the replay:
+        // cloning parse trees of a large schema costs more than building.
+        let schema = crate::schema::Schema::build(std::mem::take(&mut side.files));
         side.diagnostics.extend(bridge::check(ws, &schema)?);
+        side.files = schema.files;
     } else {
         side.diagnostics.push(bridge::skipped());
     }
