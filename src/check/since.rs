@@ -15,18 +15,38 @@ pub fn changed(ws: &Workspace, rev: &str) -> Result<HashSet<PathBuf>> {
         return Err(Error::usage(format!("--since {rev}: not a revision"))
             .help("pass a branch, tag or commit, e.g. --since origin/main"));
     }
+    if git(ws, &["rev-parse", "--is-inside-work-tree"]).is_err() {
+        return Err(Error::new(
+            "git",
+            format!(
+                "--since: {} is not inside a git work tree",
+                ws.root.display()
+            ),
+        )
+        .help("run check without --since, or in a clone of the repository"));
+    }
+    if git(
+        ws,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{rev}^{{commit}}"),
+        ],
+    )
+    .is_err()
+    {
+        return Err(
+            Error::new("git", format!("--since: unknown revision {rev}")).help(
+                "pass a branch, tag or commit git knows; in CI, fetch the history \
+             (actions/checkout with fetch-depth: 0)",
+            ),
+        );
+    }
     // `--relative` keeps the paths relative to the workspace root (and
     // leaves out changes outside it), like ls-files does.
-    let diff = git(
-        ws,
-        &["diff", "--name-only", "-z", "--relative", rev, "--"],
-        rev,
-    )?;
-    let untracked = git(
-        ws,
-        &["ls-files", "--others", "--exclude-standard", "-z"],
-        rev,
-    )?;
+    let diff = git(ws, &["diff", "--name-only", "-z", "--relative", rev, "--"])?;
+    let untracked = git(ws, &["ls-files", "--others", "--exclude-standard", "-z"])?;
     Ok(diff
         .split('\0')
         .chain(untracked.split('\0'))
@@ -35,7 +55,7 @@ pub fn changed(ws: &Workspace, rev: &str) -> Result<HashSet<PathBuf>> {
         .collect())
 }
 
-fn git(ws: &Workspace, args: &[&str], rev: &str) -> Result<String> {
+fn git(ws: &Workspace, args: &[&str]) -> Result<String> {
     let out = Command::new("git")
         .args(args)
         .current_dir(&ws.root)
@@ -44,13 +64,10 @@ fn git(ws: &Workspace, args: &[&str], rev: &str) -> Result<String> {
             Error::new("git", format!("could not run git: {e}")).help("--since needs git on PATH")
         })?;
     if !out.status.success() {
-        let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        return Err(
-            Error::new("git", format!("git {}: {msg}", args[0])).help(format!(
-                "--since needs a git work tree and a revision git knows ({rev}); in CI, fetch the \
-             history (actions/checkout with fetch-depth: 0)"
-            )),
-        );
+        // git's first line says what went wrong; the rest is usage text.
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let msg = stderr.lines().next().unwrap_or("failed").trim().to_string();
+        return Err(Error::new("git", format!("git {}: {msg}", args[0])));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
