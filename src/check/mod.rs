@@ -140,7 +140,7 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<Outcome> {
     }
     let mut checked = Checked {
         migrations: loaded.len(),
-        schema_files: schema_side.files.len(),
+        schema_files: schema_side.files.len() + schema_side.unparsed.len(),
         bridge_docs: schema_side.docs,
         replay: opts.replay,
         since: opts.since.clone(),
