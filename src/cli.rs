@@ -60,8 +60,17 @@ pub enum Command {
         #[arg(long)]
         date: Option<String>,
         /// Re-run the analysis of an existing draft after its SQL changed.
-        #[arg(long, value_name = "FILE", conflicts_with_all = ["slug", "sql", "title", "date"])]
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["slug", "sql", "title", "date", "problem", "solution", "strategy"])]
         refresh: Option<PathBuf>,
+        /// Text of the PROBLEM section (default: a placeholder to fill in).
+        #[arg(long)]
+        problem: Option<String>,
+        /// Text of the SOLUTION section (default: a placeholder to fill in).
+        #[arg(long)]
+        solution: Option<String>,
+        /// Text of the MIGRATION STRATEGY section (default: derived from the locks).
+        #[arg(long)]
+        strategy: Option<String>,
     },
     /// Check migration files: syntax, dangerous operations, idempotency,
     /// schema-aware rules and header rules. Never needs a database.
@@ -153,6 +162,9 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitSta
             sql,
             date,
             refresh,
+            problem,
+            solution,
+            strategy,
         } => commands::research::run(
             &ws,
             &commands::research::ResearchOpts {
@@ -162,6 +174,9 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitSta
                 sql,
                 date,
                 refresh,
+                problem,
+                solution,
+                strategy,
             },
             out,
             err,

@@ -2,5 +2,7 @@
 //! gets a fresh copy of a fixture workspace in a temporary directory.
 
 mod common;
+mod finalize;
 mod lint_cli;
 mod research;
+mod sample;

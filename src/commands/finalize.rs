@@ -72,6 +72,24 @@ pub fn run(
         return Ok(ExitStatus::Success);
     }
     let sum = m.checksum();
+    let unwritten = m
+        .header
+        .as_ref()
+        .map(header::unwritten_prose)
+        .unwrap_or_default();
+    if !unwritten.is_empty() {
+        let d = Diagnostic::error(
+            "header-placeholder",
+            format!(
+                "{} still hold(s) the template placeholder",
+                unwritten.join(", ")
+            ),
+        )
+        .file(&display)
+        .help("a finalized migration is the record of the change: describe it first");
+        let _ = write!(out, "{}", report::render_human(&[d]));
+        return Ok(ExitStatus::Failure);
+    }
     if let Some(failure) = review_gate(ws, &m, &sum) {
         let _ = write!(out, "{}", report::render_human(&[failure]));
         return Ok(ExitStatus::Failure);
