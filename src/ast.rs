@@ -201,7 +201,9 @@ pub fn in_list_values(n: &Node) -> Option<Vec<String>> {
             // `BETWEEN a AND b` also carries a two-item list.
             use protobuf::AExprKind as K;
             let kind = K::try_from(e.kind).unwrap_or(K::Undefined);
-            if !matches!(kind, K::AexprIn | K::AexprOpAny) {
+            // `tags <@ ARRAY[...]` (every element from the list) counts too.
+            let contained = kind == K::AexprOp && strings(&e.name).iter().any(|n| n == "<@");
+            if !matches!(kind, K::AexprIn | K::AexprOpAny) && !contained {
                 return None;
             }
             match &e.rexpr.as_deref()?.node {
