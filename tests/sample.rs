@@ -10,7 +10,10 @@ fn sample_current_schema_replays_on_an_empty_database() {
     let url = pg::dev_db(ws.path());
     let mut c = pg::client(&url);
     let n: i64 = c
-        .query_one("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", &[])
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
+            &[],
+        )
         .unwrap()
         .get(0);
     assert!(n >= 15, "{n} tables");
@@ -32,7 +35,11 @@ fn nothing_in_the_sample_has_emoji() {
         .filter(|e| e.file_type().is_file())
     {
         if let Ok(text) = std::fs::read_to_string(e.path()) {
-            assert!(touchpoint::text::find_emoji(&text).is_empty(), "emoji in {}", e.path().display());
+            assert!(
+                touchpoint::text::find_emoji(&text).is_empty(),
+                "emoji in {}",
+                e.path().display()
+            );
         }
     }
 }

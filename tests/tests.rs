@@ -4,5 +4,6 @@
 mod common;
 mod finalize;
 mod lint_cli;
+mod patch_proof;
 mod research;
 mod sample;

@@ -310,7 +310,7 @@ impl Patcher<'_> {
                     .tables
                     .iter()
                     .filter(|x| prefix.len() > 2 && x.name.name.split('_').next() == Some(prefix))
-                    .filter_map(|x| self.table_anchor(model, &x.name, Rank::Grant))
+                    .filter_map(|x| self.table_anchor(model, &x.name, Rank::Trigger))
                     .max();
                 near.unwrap_or_else(|| {
                     let last = model.files.len().saturating_sub(1);
@@ -330,14 +330,14 @@ impl Patcher<'_> {
     }
 
     /// After every statement of the relations the statement reads or
-    /// references (tables with their indexes, policies ...; views).
+    /// references (tables with their indexes and triggers; views).
     fn after_relations(&self, model: &Schema, node: &NodeEnum) -> Result<(usize, usize), String> {
         let mut best: Option<(usize, usize)> = None;
         for (n, _, _, _) in node.nodes() {
             if let pg_query::NodeRef::RangeVar(rv) = n {
                 let q = QualName::new(&rv.schemaname, &rv.relname);
                 let at = self
-                    .table_anchor(model, &q, Rank::Grant)
+                    .table_anchor(model, &q, Rank::Trigger)
                     .or_else(|| model.view(&q).map(|v| (v.site.file, v.site.span.end)));
                 if let Some(at) = at {
                     if best.is_none_or(|b| at > b) {
@@ -359,7 +359,7 @@ impl Patcher<'_> {
                     if let Some(NodeEnum::Constraint(k)) = &k.node {
                         if let Some(p) = &k.pktable {
                             let q = QualName::new(&p.schemaname, &p.relname);
-                            if let Some(at) = self.table_anchor(model, &q, Rank::Grant) {
+                            if let Some(at) = self.table_anchor(model, &q, Rank::Trigger) {
                                 if best.is_none_or(|b| at > b) {
                                     best = Some(at);
                                 }
