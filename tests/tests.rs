@@ -5,5 +5,6 @@ mod common;
 mod finalize;
 mod lint_cli;
 mod patch_proof;
+mod realworld;
 mod research;
 mod sample;

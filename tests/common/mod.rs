@@ -33,6 +33,14 @@ impl Ws {
         Ws { dir }
     }
 
+    /// A copy of `tests/fixtures/NAME`.
+    pub fn fixture(name: &str) -> Ws {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(&repo_root().join("tests/fixtures").join(name), dir.path());
+        std::fs::create_dir_all(dir.path().join("migration_history")).unwrap();
+        Ws { dir }
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
