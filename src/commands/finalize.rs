@@ -380,53 +380,70 @@ fn prove(
     let prelude = &ws.config.database.prelude;
     let exclude = catalog::default_exclusions(&ws.config.database.tracking_schema);
     emb.create_database("tp_before", None)?;
-    let mut before = emb.connect("tp_before")?;
-    replay::apply_prelude(&mut before, prelude)?;
-    let _ = writeln!(err, "replaying current_schema ({} files)", old.len());
-    if let Err(f) = replay::replay(&mut before, old) {
-        let e: Error = f.into();
-        if strict {
-            return Err(e);
-        }
-        return Ok(Proof::Skipped(format!(
-            "current_schema does not replay on an empty database: {e}; the migration was not tried against it"
-        )));
-    }
-    let _ = writeln!(err, "executing the migration on the throwaway database");
+    emb.create_database("tp_after", None)?;
     let version = m.entry.version();
     let title = m.title();
-    let tm = tracking_migration(&m.entry.display, &version, &title, sum, statements);
-    let tracker = tracking::Tracker::from_config(&ws.config.database);
-    tracker
-        .execute_migration(
-            &mut before,
-            &tm,
-            &tracking::ExecOptions::from_config(&ws.config.database, false),
+    let _ = writeln!(
+        err,
+        "replaying current_schema ({} files) and running the migration; replaying the patched files alongside",
+        old.len()
+    );
+    // The two replays are independent: run them on two connections at
+    // once (the server works on both in parallel).
+    let (before, after) = std::thread::scope(|scope| {
+        let before = scope.spawn(|| -> Result<Result<postgres::Client, Proof>> {
+            let mut c = emb.connect("tp_before")?;
+            replay::apply_prelude(&mut c, prelude)?;
+            if let Err(f) = replay::replay(&mut c, old) {
+                let e: Error = f.into();
+                if strict {
+                    return Err(e);
+                }
+                return Ok(Err(Proof::Skipped(format!(
+                    "current_schema does not replay on an empty database: {e}; the migration was not tried against it"
+                ))));
+            }
+            let tm = tracking_migration(&m.entry.display, &version, &title, sum, statements);
+            tracking::Tracker::from_config(&ws.config.database)
+                .execute_migration(&mut c, &tm, &tracking::ExecOptions::from_config(&ws.config.database, false))
+                .map_err(|f| {
+                    let e: Error = f.into();
+                    let d = e.diagnostic().clone();
+                    Error::from(Diagnostic {
+                        message: format!("the migration fails on the schema it was written for: {}", d.message),
+                        ..d
+                    })
+                })?;
+            Ok(Ok(c))
+        });
+        let after = scope.spawn(|| -> Result<postgres::Client> {
+            let mut c = emb.connect("tp_after")?;
+            replay::apply_prelude(&mut c, prelude)?;
+            replay::replay(&mut c, new).map_err(|f| {
+                let e: Error = f.into();
+                let d = e.diagnostic().clone();
+                Error::from(Diagnostic {
+                    message: format!("the patched current_schema does not replay: {}", d.message),
+                    help: Some(
+                        "touchpoint placed an object before something it needs; move it by hand in current_schema and finalize again"
+                            .into(),
+                    ),
+                    ..d
+                })
+            })?;
+            Ok(c)
+        });
+        let panicked = || Error::new("internal", "a replay thread panicked");
+        (
+            before.join().unwrap_or_else(|_| Err(panicked())),
+            after.join().unwrap_or_else(|_| Err(panicked())),
         )
-        .map_err(|f| {
-            let e: Error = f.into();
-            let d = e.diagnostic().clone();
-            Error::from(Diagnostic {
-                message: format!(
-                    "the migration fails on the schema it was written for: {}",
-                    d.message
-                ),
-                ..d
-            })
-        })?;
-    emb.create_database("tp_after", None)?;
-    let mut after = emb.connect("tp_after")?;
-    replay::apply_prelude(&mut after, prelude)?;
-    let _ = writeln!(err, "replaying the patched current_schema");
-    if let Err(f) = replay::replay(&mut after, new) {
-        let e: Error = f.into();
-        let d = e.diagnostic().clone();
-        return Err(Error::from(Diagnostic {
-            message: format!("the patched current_schema does not replay: {}", d.message),
-            help: Some("touchpoint placed an object before something it needs; move it by hand in current_schema and finalize again".into()),
-            ..d
-        }));
-    }
+    });
+    let mut before = match before? {
+        Ok(c) => c,
+        Err(skipped) => return Ok(skipped),
+    };
+    let mut after = after?;
     let _ = writeln!(err, "comparing catalogs");
     let a = catalog::introspect(&mut before, &exclude)?;
     let b = catalog::introspect(&mut after, &exclude)?;
