@@ -110,6 +110,9 @@ pub enum Command {
         /// Execution date recorded in the header (YYYY-MM-DD), default today.
         #[arg(long)]
         date: Option<String>,
+        /// Skip the no-drift proof on a throwaway database (prints a warning).
+        #[arg(long)]
+        no_proof: bool,
     },
     /// Regenerate (or verify with --check) the bridge docs from current_schema.
     Bridge {
@@ -209,6 +212,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitSta
             applied_via,
             strict,
             date,
+            no_proof,
         } => commands::finalize::run(
             &ws,
             &commands::finalize::FinalizeOpts {
@@ -219,6 +223,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitSta
                 applied_via,
                 strict,
                 date,
+                no_proof,
             },
             out,
             err,

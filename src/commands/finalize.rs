@@ -39,6 +39,10 @@ pub struct FinalizeOpts {
     pub strict: bool,
     /// `YYYY-MM-DD` recorded as the execution date; today when absent.
     pub date: Option<String>,
+    /// Skip the no-drift proof on the throwaway database (with a warning):
+    /// for machines without PostgreSQL binaries and for `--no-execute` runs
+    /// that must be instant.
+    pub no_proof: bool,
 }
 
 /// Where the migration is committed.
@@ -124,16 +128,20 @@ pub fn run(
     }
 
     // 2. The proof, on a throwaway database.
-    let proof = prove(
-        ws,
-        &schema.files,
-        &new_files,
-        &m,
-        &statements,
-        &sum,
-        opts.strict,
-        err,
-    )?;
+    let proof = if opts.no_proof {
+        Proof::Skipped("--no-proof was given".into())
+    } else {
+        prove(
+            ws,
+            &schema.files,
+            &new_files,
+            &m,
+            &statements,
+            &sum,
+            opts.strict,
+            err,
+        )?
+    };
     match &proof {
         Proof::Drift(diffs) => {
             let mut d: Vec<Diagnostic> = patched.unmapped.clone();
