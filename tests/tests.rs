@@ -2,5 +2,6 @@
 //! gets a fresh copy of a fixture workspace in a temporary directory.
 
 mod common;
+mod deploy;
 mod lint_cli;
 mod research;

@@ -514,7 +514,7 @@ fn execute_on(
             e.execution_time_ms, e.statements
         ),
         tracking::RevertOutcome::AlreadyReverted(row) => format!(
-            "already rolled back there on {} by {}: files only",
+            "already rolled back there on {} by {}: nothing to run",
             row.reverted_at
                 .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
                 .unwrap_or_default(),
