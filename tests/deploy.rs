@@ -106,8 +106,15 @@ fn applied_versions(url: &str) -> Vec<String> {
 
 /// Files that differ between two snapshots, under `prefix` (the
 /// workspace lock under .touchpoint/ is not content).
-fn changed(ws: &Ws, a: &[(PathBuf, Vec<u8>)], b: &[(PathBuf, Vec<u8>)], prefix: &str) -> Vec<PathBuf> {
-    let keep = |p: &PathBuf| p.starts_with(ws.path().join(prefix)) && !p.starts_with(ws.path().join(".touchpoint"));
+fn changed(
+    ws: &Ws,
+    a: &[(PathBuf, Vec<u8>)],
+    b: &[(PathBuf, Vec<u8>)],
+    prefix: &str,
+) -> Vec<PathBuf> {
+    let keep = |p: &PathBuf| {
+        p.starts_with(ws.path().join(prefix)) && !p.starts_with(ws.path().join(".touchpoint"))
+    };
     let mut out: Vec<PathBuf> = a
         .iter()
         .filter(|(p, _)| keep(p))
@@ -161,14 +168,31 @@ fn finalize_new(ws: &Ws, url: &str, slug: &str, sql: &str) -> String {
     ws.write("draft.sql", sql);
     let o = tp(
         ws,
-        &["research", slug, "--sql", "draft.sql", "--date", "2026-11-21"],
+        &[
+            "research",
+            slug,
+            "--sql",
+            "draft.sql",
+            "--date",
+            "2026-11-21",
+        ],
     );
     ok(&o);
     let rel = o.stdout.trim().to_string();
-    ok(&tp(ws, &["approve", &rel, "--by", "dana", "--date", "2026-11-21"]));
+    ok(&tp(
+        ws,
+        &["approve", &rel, "--by", "dana", "--date", "2026-11-21"],
+    ));
     let o = tp(
         ws,
-        &["finalize", &rel, "--database-url", url, "--date", "2026-11-21"],
+        &[
+            "finalize",
+            &rel,
+            "--database-url",
+            url,
+            "--date",
+            "2026-11-21",
+        ],
     );
     ok(&o);
     rel
@@ -200,7 +224,10 @@ fn apply_brings_a_second_database_to_the_finalized_history() {
     assert!(o.stderr.contains("[1/1] 06 "), "{}", o.stderr);
     assert!(o.stdout.contains("applied 1 migration"), "{}", o.stdout);
     assert!(has_column(&second, "job_queue", "retry_not_before"));
-    assert!(!has_column(&second, "job_queue", "priority"), "draft 05 never runs");
+    assert!(
+        !has_column(&second, "job_queue", "priority"),
+        "draft 05 never runs"
+    );
     let r = rows(&second);
     assert_eq!(r.len(), 5);
     assert!(r[..4].iter().all(|x| x.1 && x.2 && x.3 == Some(1)));
@@ -219,7 +246,10 @@ fn apply_brings_a_second_database_to_the_finalized_history() {
     assert_eq!(applied_versions(&first), applied_versions(&second));
 
     // A second apply does nothing.
-    let o = tp(&ws, &["apply", "--database-url", &second, "--format", "json"]);
+    let o = tp(
+        &ws,
+        &["apply", "--database-url", &second, "--format", "json"],
+    );
     ok(&o);
     let doc: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
     assert_eq!(doc["migrations"].as_array().unwrap().len(), 0);
@@ -231,7 +261,10 @@ fn apply_brings_a_second_database_to_the_finalized_history() {
 fn an_edited_finalized_migration_stops_apply_before_anything_runs() {
     let ws = Ws::sample();
     let url = sample_db();
-    ok(&tp(&ws, &["apply", "--baseline", "4", "--database-url", &url]));
+    ok(&tp(
+        &ws,
+        &["apply", "--baseline", "4", "--database-url", &url],
+    ));
     finalized(
         &ws,
         "06",
@@ -246,14 +279,21 @@ fn an_edited_finalized_migration_stops_apply_before_anything_runs() {
         "processing_time_minutes bigint;",
         1,
     );
-    assert_ne!(text, edited, "the sample migration changed; update the test");
+    assert_ne!(
+        text, edited,
+        "the sample migration changed; update the test"
+    );
     ws.write(rel, &edited);
 
     let o = tp(&ws, &["apply", "--database-url", &url]);
     assert_eq!(o.code, 2, "{}\n{}", o.stdout, o.stderr);
     assert!(o.stdout.contains("divergent-migration"), "{}", o.stdout);
     assert!(o.stdout.contains(rel), "{}", o.stdout);
-    assert!(o.stdout.contains("migration 02 was applied"), "{}", o.stdout);
+    assert!(
+        o.stdout.contains("migration 02 was applied"),
+        "{}",
+        o.stdout
+    );
     assert!(o.stderr.contains("stopped before running anything"));
     assert!(!has_table(&url, "public.deploy_probe"));
     assert_eq!(rows(&url).len(), 4, "nothing recorded");
@@ -293,7 +333,10 @@ fn rollback_takes_the_database_current_schema_and_docs_back() {
     let o = tp(&ws, &["rollback", &rel, "--database-url", &url]);
     assert_eq!(o.code, 2, "{}", o.stderr);
     assert!(o.stderr.contains("--yes"), "{}", o.stderr);
-    assert_eq!(changed(&ws, &after_finalize, &ws.snapshot(), ""), Vec::<PathBuf>::new());
+    assert_eq!(
+        changed(&ws, &after_finalize, &ws.snapshot(), ""),
+        Vec::<PathBuf>::new()
+    );
     assert!(has_column(&url, "job_queue", "retry_not_before"));
 
     let o = tp(&ws, &["rollback", &rel, "--database-url", &url, "--yes"]);
@@ -310,7 +353,10 @@ fn rollback_takes_the_database_current_schema_and_docs_back() {
         assert_eq!(changed(&ws, &before, &now, dir), Vec::<PathBuf>::new());
     }
     let header = ws.read(&rel);
-    assert!(header.contains("-- ROLLED BACK:\n--   Rolled back on postgresql://postgres@/"), "{header}");
+    assert!(
+        header.contains("-- ROLLED BACK:\n--   Rolled back on postgresql://postgres@/"),
+        "{header}"
+    );
     assert!(header.contains(" via touchpoint rollback"));
     assert!(header.contains("--      - Line "), "{header}");
     let sums = ws.read("migration_history/touchpoint.sum");
@@ -338,17 +384,39 @@ fn rollback_takes_the_database_current_schema_and_docs_back() {
 #[test]
 fn rollback_refuses_without_a_script() {
     let ws = Ws::sample();
-    let rel = finalized(&ws, "06", "no_way_back", "CREATE TABLE public.t6 (id int);", None);
+    let rel = finalized(
+        &ws,
+        "06",
+        "no_way_back",
+        "CREATE TABLE public.t6 (id int);",
+        None,
+    );
     let before = ws.snapshot();
-    let o = tp(&ws, &["rollback", &rel, "--yes", "--database-url", "postgres://x@127.0.0.1:1/db"]);
+    let o = tp(
+        &ws,
+        &[
+            "rollback",
+            &rel,
+            "--yes",
+            "--database-url",
+            "postgres://x@127.0.0.1:1/db",
+        ],
+    );
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("no-rollback-script"), "{}", o.stderr);
     assert!(o.stderr.contains(&rel));
-    assert_eq!(changed(&ws, &before, &ws.snapshot(), ""), Vec::<PathBuf>::new());
+    assert_eq!(
+        changed(&ws, &before, &ws.snapshot(), ""),
+        Vec::<PathBuf>::new()
+    );
     // A draft is refused too: it never ran.
     let o = tp(
         &ws,
-        &["rollback", "migration_history/2026-11/2026-11-20_05_add_job_queue_priority.sql", "--yes"],
+        &[
+            "rollback",
+            "migration_history/2026-11/2026-11-20_05_add_job_queue_priority.sql",
+            "--yes",
+        ],
     );
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("not-finalized"), "{}", o.stderr);
@@ -358,8 +426,17 @@ fn rollback_refuses_without_a_script() {
 fn a_failure_in_the_middle_keeps_earlier_migrations_and_records_the_failure() {
     let ws = Ws::sample();
     let url = sample_db();
-    ok(&tp(&ws, &["apply", "--baseline", "4", "--database-url", &url]));
-    finalized(&ws, "06", "first", "CREATE TABLE public.deploy_first (id int);", None);
+    ok(&tp(
+        &ws,
+        &["apply", "--baseline", "4", "--database-url", &url],
+    ));
+    finalized(
+        &ws,
+        "06",
+        "first",
+        "CREATE TABLE public.deploy_first (id int);",
+        None,
+    );
     finalized(
         &ws,
         "07",
@@ -367,7 +444,13 @@ fn a_failure_in_the_middle_keeps_earlier_migrations_and_records_the_failure() {
         "ALTER TABLE public.job_queue ADD COLUMN deploy_x int;\n\nSELECT 1/0;",
         None,
     );
-    finalized(&ws, "08", "later", "CREATE TABLE public.deploy_later (id int);", None);
+    finalized(
+        &ws,
+        "08",
+        "later",
+        "CREATE TABLE public.deploy_later (id int);",
+        None,
+    );
 
     let o = tp(&ws, &["apply", "--database-url", &url]);
     assert_eq!(o.code, 2, "{}\n{}", o.stdout, o.stderr);
@@ -385,10 +468,19 @@ fn a_failure_in_the_middle_keeps_earlier_migrations_and_records_the_failure() {
     assert_eq!((r[4].0.as_str(), r[4].1, r[4].3), ("06", true, Some(2)));
     assert_eq!((r[5].0.as_str(), r[5].1, r[5].3), ("07", false, Some(2)));
     let error = r[5].5.as_deref().unwrap();
-    assert!(error.starts_with("line 11: SELECT 1/0: division by zero"), "{error}");
+    assert!(
+        error.starts_with("line 11: SELECT 1/0: division by zero"),
+        "{error}"
+    );
 
     // Fixed, the next apply is a new batch and picks up at 07.
-    finalized(&ws, "07", "breaks", "ALTER TABLE public.job_queue ADD COLUMN deploy_x int;", None);
+    finalized(
+        &ws,
+        "07",
+        "breaks",
+        "ALTER TABLE public.job_queue ADD COLUMN deploy_x int;",
+        None,
+    );
     let o = tp(&ws, &["apply", "--database-url", &url]);
     ok(&o);
     assert!(o.stdout.contains("(batch 3) (07, 08)"), "{}", o.stdout);
@@ -399,28 +491,66 @@ fn a_failure_in_the_middle_keeps_earlier_migrations_and_records_the_failure() {
 fn single_transaction_and_dry_run_leave_nothing_behind() {
     let ws = Ws::sample();
     let url = sample_db();
-    ok(&tp(&ws, &["apply", "--baseline", "4", "--database-url", &url]));
-    finalized(&ws, "06", "first", "CREATE TABLE public.deploy_first (id int);", None);
+    ok(&tp(
+        &ws,
+        &["apply", "--baseline", "4", "--database-url", &url],
+    ));
+    finalized(
+        &ws,
+        "06",
+        "first",
+        "CREATE TABLE public.deploy_first (id int);",
+        None,
+    );
     // 07 needs 06: a dry run must try it on the schema 06 produced.
-    finalized(&ws, "07", "second", "ALTER TABLE public.deploy_first ADD COLUMN b int;", None);
+    finalized(
+        &ws,
+        "07",
+        "second",
+        "ALTER TABLE public.deploy_first ADD COLUMN b int;",
+        None,
+    );
 
     let o = tp(&ws, &["apply", "--dry-run", "--database-url", &url]);
     ok(&o);
-    assert!(o.stdout.contains("dry run: 2 migrations would be applied"), "{}", o.stdout);
+    assert!(
+        o.stdout.contains("dry run: 2 migrations would be applied"),
+        "{}",
+        o.stdout
+    );
     assert!(!has_table(&url, "public.deploy_first"));
     assert_eq!(rows(&url).len(), 4);
 
     finalized(&ws, "08", "fails", "SELECT 1/0;", None);
-    let o = tp(&ws, &["apply", "--single-transaction", "--database-url", &url]);
+    let o = tp(
+        &ws,
+        &["apply", "--single-transaction", "--database-url", &url],
+    );
     assert_eq!(o.code, 2, "{}", o.stderr);
-    assert!(o.stdout.contains("rolled back with the single transaction: 06, 07"), "{}", o.stdout);
+    assert!(
+        o.stdout
+            .contains("rolled back with the single transaction: 06, 07"),
+        "{}",
+        o.stdout
+    );
     assert!(!has_table(&url, "public.deploy_first"));
     let r = rows(&url);
     assert_eq!(r.len(), 5, "only the failure is recorded: {r:?}");
     assert_eq!((r[4].0.as_str(), r[4].1), ("08", false));
 
     // --to stops before the broken one.
-    let o = tp(&ws, &["apply", "--to", "7", "--database-url", &url, "--format", "json"]);
+    let o = tp(
+        &ws,
+        &[
+            "apply",
+            "--to",
+            "7",
+            "--database-url",
+            &url,
+            "--format",
+            "json",
+        ],
+    );
     ok(&o);
     let doc: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
     let st: Vec<&str> = doc["migrations"]
@@ -438,8 +568,24 @@ fn baseline_records_without_running() {
     let ws = Ws::sample();
     let url = sample_db();
     // Would fail if it ran: the table exists in the sample already.
-    finalized(&ws, "06", "adopted", "CREATE TABLE public.job_queue (id int);", None);
-    let o = tp(&ws, &["apply", "--baseline", "6", "--dry-run", "--database-url", &url]);
+    finalized(
+        &ws,
+        "06",
+        "adopted",
+        "CREATE TABLE public.job_queue (id int);",
+        None,
+    );
+    let o = tp(
+        &ws,
+        &[
+            "apply",
+            "--baseline",
+            "6",
+            "--dry-run",
+            "--database-url",
+            &url,
+        ],
+    );
     ok(&o);
     assert!(o.stdout.contains("would be recorded"), "{}", o.stdout);
     assert_eq!(rows(&url).len(), 0);
@@ -448,7 +594,11 @@ fn baseline_records_without_running() {
     ok(&o);
     let r = rows(&url);
     let versions: Vec<&str> = r.iter().map(|x| x.0.as_str()).collect();
-    assert_eq!(versions, vec!["01", "02", "03", "04", "06"], "05 is a draft");
+    assert_eq!(
+        versions,
+        vec!["01", "02", "03", "04", "06"],
+        "05 is a draft"
+    );
     assert!(r.iter().all(|x| x.1 && x.2 && x.3 == Some(1)));
     let o = tp(&ws, &["apply", "--database-url", &url]);
     ok(&o);
@@ -464,15 +614,31 @@ fn a_password_in_the_url_is_never_printed() {
     for args in [
         vec!["apply", "--database-url", &dead],
         vec!["apply", "--dry-run", "--database-url", &dead],
-        vec!["rollback", rel, "--yes", "--no-patch", "--database-url", &dead],
+        vec![
+            "rollback",
+            rel,
+            "--yes",
+            "--no-patch",
+            "--database-url",
+            &dead,
+        ],
     ] {
         let o = tp(&ws, &args);
         assert_eq!(o.code, 2, "{args:?}: {}", o.stderr);
-        assert!(!o.stdout.contains(secret) && !o.stderr.contains(secret), "{args:?}:\n{}\n{}", o.stdout, o.stderr);
+        assert!(
+            !o.stdout.contains(secret) && !o.stderr.contains(secret),
+            "{args:?}:\n{}\n{}",
+            o.stdout,
+            o.stderr
+        );
         assert!(o.stderr.contains("***"), "{}", o.stderr);
     }
     // From the environment as well, and on a server that accepts it.
-    let url = sample_db().replacen("postgresql://postgres@", &format!("postgresql://postgres:{secret}@"), 1);
+    let url = sample_db().replacen(
+        "postgresql://postgres@",
+        &format!("postgresql://postgres:{secret}@"),
+        1,
+    );
     let o = run({
         let mut c = ws.cmd(&["apply", "--baseline", "4"]);
         c.env("DATABASE_URL", &url);
@@ -490,11 +656,18 @@ fn completions_and_man_page_come_from_the_cli() {
         let o = tp(&ws, &["completions", shell]);
         ok(&o);
         assert!(o.stdout.contains("touchpoint"), "{shell}");
-        assert!(o.stdout.contains("rollback") && o.stdout.contains("single-transaction"), "{shell}");
+        assert!(
+            o.stdout.contains("rollback") && o.stdout.contains("single-transaction"),
+            "{shell}"
+        );
     }
     let o = tp(&ws, &["man"]);
     ok(&o);
-    assert!(o.stdout.starts_with(".ie") || o.stdout.contains(".TH touchpoint"), "{}", &o.stdout[..200.min(o.stdout.len())]);
+    assert!(
+        o.stdout.starts_with(".ie") || o.stdout.contains(".TH touchpoint"),
+        "{}",
+        &o.stdout[..200.min(o.stdout.len())]
+    );
     assert!(o.stdout.contains("apply"));
     let dir = ws.path().join("man");
     ok(&tp(&ws, &["man", "--dir", dir.to_str().unwrap()]));

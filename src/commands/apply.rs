@@ -135,8 +135,9 @@ pub fn run(
     err: &mut dyn Write,
 ) -> Result<ExitStatus> {
     let url = db::resolve_url(opts.database_url.as_deref(), &ws.config).ok_or_else(|| {
-        Error::usage("apply needs a target database")
-            .help("pass --database-url URL, or set DATABASE_URL or [database] url in touchpoint.toml")
+        Error::usage("apply needs a target database").help(
+            "pass --database-url URL, or set DATABASE_URL or [database] url in touchpoint.toml",
+        )
     })?;
     let (cands, others) = load(ws)?;
     let mut report = Report {
@@ -169,9 +170,12 @@ pub fn run(
     Ok(status)
 }
 
+/// (version, file) of a migration that is not finalized.
+type Unfinalized = (String, PathBuf);
+
 /// Every finalized migration, and the version of every other file (drafts,
 /// approved ones), for the warnings about what the target has.
-fn load(ws: &Workspace) -> Result<(Vec<Candidate>, Vec<(String, PathBuf)>)> {
+fn load(ws: &Workspace) -> Result<(Vec<Candidate>, Vec<Unfinalized>)> {
     let mut cands: Vec<Candidate> = Vec::new();
     let mut others = Vec::new();
     for entry in history::list(ws)? {
@@ -233,7 +237,7 @@ fn work(
     tracker: &Tracker,
     c: &mut Client,
     cands: &[Candidate],
-    others: &[(String, PathBuf)],
+    others: &[Unfinalized],
     report: &mut Report,
     err: &mut dyn Write,
 ) -> Result<ExitStatus> {
@@ -364,7 +368,10 @@ fn work(
                 report.diagnostics.push(
                     Diagnostic::warning(
                         "not-recorded",
-                        format!("the failure of {} could not be written to the tracking table", pending[i].version),
+                        format!(
+                            "the failure of {} could not be written to the tracking table",
+                            pending[i].version
+                        ),
                     )
                     .help("check the connection; `touchpoint status` will not show this attempt"),
                 );
@@ -379,7 +386,7 @@ fn work(
 fn verify(
     ws: &Workspace,
     cands: &[Candidate],
-    others: &[(String, PathBuf)],
+    others: &[Unfinalized],
     applied: &[TrackingRow],
     report: &mut Report,
 ) -> bool {
@@ -392,9 +399,7 @@ fn verify(
                     checksum: x.checksum.clone(),
                     recorded: Box::new(row.clone()),
                 };
-                report
-                    .diagnostics
-                    .push(Error::from(f).diagnostic().clone());
+                report.diagnostics.push(Error::from(f).diagnostic().clone());
                 ok = false;
             } else if x.rolled_back {
                 report.diagnostics.push(
@@ -450,7 +455,11 @@ fn baseline(
     err: &mut dyn Write,
 ) -> Result<ExitStatus> {
     if todo.is_empty() {
-        let _ = writeln!(err, "nothing to baseline: the target has every finalized migration up to {}", opts.baseline.unwrap_or(0));
+        let _ = writeln!(
+            err,
+            "nothing to baseline: the target has every finalized migration up to {}",
+            opts.baseline.unwrap_or(0)
+        );
         return Ok(ExitStatus::Success);
     }
     let status = if opts.dry_run {
@@ -462,9 +471,15 @@ fn baseline(
         tracker.ensure(c)?;
         let batch = tracker.next_batch(c)?;
         report.batch = Some(batch);
-        let mut tx = c
-            .transaction()
-            .map_err(|e| Error::new("database", format!("starting the baseline's transaction: {}", db::error_text(&e))))?;
+        let mut tx = c.transaction().map_err(|e| {
+            Error::new(
+                "database",
+                format!(
+                    "starting the baseline's transaction: {}",
+                    db::error_text(&e)
+                ),
+            )
+        })?;
         for x in todo {
             tracker.record(
                 &mut tx,
@@ -481,8 +496,12 @@ fn baseline(
                 },
             )?;
         }
-        tx.commit()
-            .map_err(|e| Error::new("database", format!("committing the baseline: {}", db::error_text(&e))))?;
+        tx.commit().map_err(|e| {
+            Error::new(
+                "database",
+                format!("committing the baseline: {}", db::error_text(&e)),
+            )
+        })?;
     }
     for (i, x) in todo.iter().enumerate() {
         let _ = writeln!(
@@ -530,7 +549,10 @@ pub fn render(r: &Report, format: Format) -> String {
     };
     let batch = r.batch.map(|b| format!(" (batch {b})")).unwrap_or_default();
     let line = if r.migrations.is_empty() {
-        if r.diagnostics.iter().any(|d| d.severity == report::Severity::Error) {
+        if r.diagnostics
+            .iter()
+            .any(|d| d.severity == report::Severity::Error)
+        {
             format!("nothing was run on {}", r.target)
         } else {
             format!("{} is up to date: nothing to apply", r.target)
@@ -538,7 +560,10 @@ pub fn render(r: &Report, format: Format) -> String {
     } else if count(ItemStatus::Failed) > 0 {
         let mut parts = Vec::new();
         if count(ItemStatus::Applied) > 0 {
-            parts.push(format!("applied and recorded: {}", list(ItemStatus::Applied)));
+            parts.push(format!(
+                "applied and recorded: {}",
+                list(ItemStatus::Applied)
+            ));
         }
         if count(ItemStatus::RolledBack) > 0 {
             parts.push(format!(
@@ -547,7 +572,10 @@ pub fn render(r: &Report, format: Format) -> String {
             ));
         }
         if count(ItemStatus::WouldApply) > 0 {
-            parts.push(format!("ran in the dry run: {}", list(ItemStatus::WouldApply)));
+            parts.push(format!(
+                "ran in the dry run: {}",
+                list(ItemStatus::WouldApply)
+            ));
         }
         parts.push(format!("failed: {}", list(ItemStatus::Failed)));
         if count(ItemStatus::NotRun) > 0 {

@@ -84,7 +84,10 @@ pub fn rollback_script(m: &Migration) -> Result<Option<SqlFile>> {
     else {
         return Ok(None);
     };
-    let (start, end) = (block.start + 2, block.end.saturating_sub(2).max(block.start + 2));
+    let (start, end) = (
+        block.start + 2,
+        block.end.saturating_sub(2).max(block.start + 2),
+    );
     let masked: String = text
         .char_indices()
         .map(|(i, c)| {
@@ -152,7 +155,11 @@ pub fn run(
     if m.state() != State::Finalized {
         return Err(Error::new(
             "not-finalized",
-            format!("{} is {}: only a finalized migration can be rolled back", display.display(), m.state().as_str()),
+            format!(
+                "{} is {}: only a finalized migration can be rolled back",
+                display.display(),
+                m.state().as_str()
+            ),
         )
         .file(&display)
         .help("a migration that was never finalized never ran: edit or delete the file instead"));
@@ -307,7 +314,10 @@ pub fn run(
             }
         }
         for d in &doc_changes {
-            body.push(format!("   {} (regenerated)", ws.display(&d.path).display()));
+            body.push(format!(
+                "   {} (regenerated)",
+                ws.display(&d.path).display()
+            ));
         }
         let new_migration = add_rolled_back_note(&m.sql.text, &body)?;
         let sum_path = ws.history_dir().join(history::SUM_FILE);
@@ -349,7 +359,10 @@ pub fn run(
 
     if opts.dry_run {
         if let Target::Url(u) = &target {
-            let _ = writeln!(err, "dry run of the rollback script on {where_} (rolled back)");
+            let _ = writeln!(
+                err,
+                "dry run of the rollback script on {where_} (rolled back)"
+            );
             execute_on(ws, u, &tm, true)?;
         }
         for f in &staged {
@@ -369,7 +382,17 @@ pub fn run(
         return Ok(ExitStatus::Success);
     }
 
-    if !opts.yes && !confirm(&m, &version, &title, &where_, &statements, staged.len(), err)? {
+    if !opts.yes
+        && !confirm(
+            &m,
+            &version,
+            &title,
+            &where_,
+            &statements,
+            staged.len(),
+            err,
+        )?
+    {
         let _ = writeln!(out, "rollback cancelled: nothing was changed");
         return Ok(ExitStatus::Failure);
     }
@@ -500,9 +523,7 @@ fn execute_on(
     let opts = tracking::ExecOptions::from_config(&ws.config.database, dry_run);
     let wait = Duration::from_secs(ws.config.database.advisory_lock_wait_seconds);
     let outcome = tracker.with_advisory_lock(&mut client, wait, |c| {
-        tracker
-            .revert_migration(c, tm, &opts)
-            .map_err(Error::from)
+        tracker.revert_migration(c, tm, &opts).map_err(Error::from)
     })?;
     Ok(match outcome {
         tracking::RevertOutcome::Reverted(e) if e.dry_run => format!(
@@ -557,7 +578,10 @@ fn prove(
                 "the rollback script fails on the schema in current_schema: {}",
                 d.message
             ),
-            help: Some("fix the script in the migration's ROLLBACK SCRIPT block; nothing was changed".into()),
+            help: Some(
+                "fix the script in the migration's ROLLBACK SCRIPT block; nothing was changed"
+                    .into(),
+            ),
             ..d
         }));
     }

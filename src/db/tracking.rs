@@ -524,6 +524,10 @@ impl Tracker {
     }
 
     fn record_failure(&self, client: &mut Client, rec: &Record) -> bool {
+        // The batch's rollback may have taken a just-created table with it.
+        if self.ensure(client).is_err() {
+            return false;
+        }
         let recorded = client.transaction().ok().and_then(|mut tx| {
             self.record(&mut tx, rec).ok()?;
             tx.commit().ok()
@@ -848,10 +852,16 @@ impl Run<'_> {
                     .mark_reverted(&mut tx, self.m.version, self.m.applied_by)?
                 {
                     // Someone reverted it between the lookup and now.
-                    return Err(StepError::Other(ExecFailure::Database(Error::new(
-                        "not-applied",
-                        format!("migration {} stopped being applied while its rollback ran", self.m.version),
-                    ).help("another run reverted it meanwhile; run `touchpoint status`"))));
+                    return Err(StepError::Other(ExecFailure::Database(
+                        Error::new(
+                            "not-applied",
+                            format!(
+                                "migration {} stopped being applied while its rollback ran",
+                                self.m.version
+                            ),
+                        )
+                        .help("another run reverted it meanwhile; run `touchpoint status`"),
+                    )));
                 }
                 Some(row_id)
             }
@@ -1489,6 +1499,115 @@ mod tests {
         assert_eq!(r.unwrap_err().diagnostic().code, "usage");
         t.with_advisory_lock(&mut first, Duration::ZERO, |_| Ok::<_, Error>(()))
             .unwrap();
+    }
+
+    #[test]
+    fn revert_runs_the_script_and_marks_the_row_in_one_transaction() {
+        let mut c = client(&fresh_db());
+        let t = Tracker::new("touchpoint");
+        let up = stmts("create table a (id int);\n");
+        t.execute_migration(&mut c, &migration("01", "abc", &up), &opts(false))
+            .unwrap();
+
+        // A failing script changes nothing and records nothing.
+        let bad = stmts("drop table a;\nselect 1/0;\n");
+        let err = t
+            .revert_migration(&mut c, &migration("01", "abc", &bad), &opts(false))
+            .unwrap_err();
+        assert!(matches!(err, ExecFailure::Statement(ref f) if f.line == 2 && !f.recorded));
+        assert!(table_exists(&mut c, "a"));
+        assert_eq!(t.history(&mut c).unwrap().len(), 1);
+
+        // The file changed since it ran: refused.
+        let down = stmts("drop table a;\n");
+        let err = t
+            .revert_migration(&mut c, &migration("01", "xyz", &down), &opts(false))
+            .unwrap_err();
+        assert!(matches!(err, ExecFailure::Divergent { .. }), "{err:?}");
+
+        // Dry run: rolled back, still applied.
+        let out = t
+            .revert_migration(&mut c, &migration("01", "abc", &down), &opts(true))
+            .unwrap();
+        assert!(matches!(out, RevertOutcome::Reverted(ref e) if e.dry_run));
+        assert!(table_exists(&mut c, "a"));
+        assert!(t.lookup(&mut c, "01").unwrap().is_some());
+
+        let out = t
+            .revert_migration(&mut c, &migration("01", "abc", &down), &opts(false))
+            .unwrap();
+        let RevertOutcome::Reverted(ex) = out else {
+            panic!("{out:?}")
+        };
+        assert!(!table_exists(&mut c, "a"));
+        let h = t.history(&mut c).unwrap();
+        assert_eq!(Some(h[0].id), ex.id);
+        assert!(h[0].reverted_at.is_some());
+        assert_eq!(h[0].reverted_by.as_deref(), Some("tester"));
+
+        // Again: nothing runs, and it says so.
+        let again = t
+            .revert_migration(&mut c, &migration("01", "abc", &down), &opts(false))
+            .unwrap();
+        assert!(
+            matches!(again, RevertOutcome::AlreadyReverted(_)),
+            "{again:?}"
+        );
+        let err = t
+            .revert_migration(&mut c, &migration("02", "abc", &down), &opts(false))
+            .unwrap_err();
+        assert_eq!(Error::from(err).diagnostic().code, "not-applied");
+    }
+
+    #[test]
+    fn single_transaction_batch_is_all_or_nothing() {
+        let mut c = client(&fresh_db());
+        let t = Tracker::new("touchpoint");
+        let one = stmts("create table a (id int);\n");
+        let two = stmts("alter table a add column b int;\n");
+        let three = stmts("select 1/0;\n");
+        let ms = [
+            migration("01", "1", &one),
+            migration("02", "2", &two),
+            migration("03", "3", &three),
+        ];
+        let mut seen = Vec::new();
+        let b = t.execute_batch(&mut c, &ms, &opts(false), true, &mut |i, r| {
+            seen.push((i, r.is_ok()))
+        });
+        assert_eq!(seen, vec![(0, true), (1, true), (2, false)]);
+        assert!(b.rolled_back && b.done.len() == 2);
+        let Some((2, ExecFailure::Statement(f))) = &b.failure else {
+            panic!("{:?}", b.failure)
+        };
+        assert!(f.recorded);
+        assert!(!table_exists(&mut c, "a"));
+        let h = t.history(&mut c).unwrap();
+        assert_eq!(h.len(), 1);
+        assert!(!h[0].success && h[0].version == "03");
+
+        // A dry run sees what the earlier migrations did, then rolls back.
+        let b = t.execute_batch(&mut c, &ms[..2], &opts(true), false, &mut |_, _| {});
+        assert!(b.failure.is_none() && b.rolled_back);
+        assert!(matches!(&b.done[1], ExecOutcome::Applied(e) if e.dry_run && e.id.is_none()));
+        assert!(!table_exists(&mut c, "a"));
+        assert_eq!(t.history(&mut c).unwrap().len(), 1);
+
+        // CONCURRENTLY cannot be in a single transaction: refused before it runs.
+        let conc = stmts("create index concurrently a_b on a (b);\n");
+        let ms2 = [migration("01", "1", &one), migration("04", "4", &conc)];
+        let b = t.execute_batch(&mut c, &ms2, &opts(false), true, &mut |_, _| {});
+        let Some((1, ExecFailure::Statement(f))) = &b.failure else {
+            panic!("{:?}", b.failure)
+        };
+        assert!(f.message.contains("--single-transaction"), "{}", f.message);
+        assert!(!table_exists(&mut c, "a"));
+
+        // Without it, each migration commits on its own.
+        let b = t.execute_batch(&mut c, &ms, &opts(false), false, &mut |_, _| {});
+        assert!(!b.rolled_back && b.done.len() == 2);
+        assert!(table_exists(&mut c, "a"));
+        assert_eq!(t.applied(&mut c).unwrap().len(), 2);
     }
 
     #[test]
