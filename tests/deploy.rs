@@ -409,6 +409,19 @@ fn rollback_refuses_without_a_script() {
         changed(&ws, &before, &ws.snapshot(), ""),
         Vec::<PathBuf>::new()
     );
+    // A migration the target does not have: refused before any slow work.
+    let url = sample_db();
+    let rel = finalized(
+        &ws,
+        "07",
+        "not_there",
+        "CREATE TABLE public.t7 (id int);",
+        Some("DROP TABLE public.t7;"),
+    );
+    let o = tp(&ws, &["rollback", &rel, "--yes", "--database-url", &url]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("not-applied"), "{}", o.stderr);
+    assert!(!o.stderr.contains("embedded database"), "{}", o.stderr);
     // A draft is refused too: it never ran.
     let o = tp(
         &ws,

@@ -209,6 +209,13 @@ pub fn run(
         }
     }
 
+    // Fail fast on a target that does not have the migration (or has
+    // another version of it), before the proof and the prompt; the real
+    // check runs again under the lock.
+    if let Target::Url(u) = &target {
+        precheck(ws, u, &m.entry.display, &version, &sum)?;
+    }
+
     // 1. The patch, in memory: the script applied to current_schema as if
     // it were a migration, without notes, and the notes finalize left for
     // this migration removed (what they point at is gone or restored).
@@ -269,6 +276,14 @@ pub fn run(
             }
             Proof::Passed => {}
         }
+    }
+
+    if !patch_files && matches!(target, Target::Embedded) {
+        let _ = writeln!(
+            out,
+            "the rollback script runs on a throwaway database built from current_schema; nothing was changed (no target database, and --no-patch)"
+        );
+        return Ok(ExitStatus::Success);
     }
 
     // 3. Docs, header, sum file.
@@ -508,6 +523,44 @@ fn add_rolled_back_note(text: &str, body: &[String]) -> Result<String> {
     let mut block = vec!["--".to_string(), format!("-- {ROLLED_BACK_SECTION}:")];
     block.extend(body.iter().map(|l| format!("--{l}")));
     Ok(crate::text::replace_lines(text, at, at - 1, &block))
+}
+
+/// The target has the migration applied with this checksum, or has
+/// reverted it already (the run then only writes the files).
+fn precheck(
+    ws: &Workspace,
+    url: &str,
+    file: &std::path::Path,
+    version: &str,
+    sum: &str,
+) -> Result<()> {
+    let mut client = db::connect(url)?;
+    let tracker = tracking::Tracker::from_config(&ws.config.database);
+    match tracker.lookup(&mut client, version)? {
+        Some(row) if row.checksum != sum => Err(tracking::ExecFailure::Divergent {
+            file: file.to_path_buf(),
+            checksum: sum.to_string(),
+            recorded: Box::new(row),
+        }
+        .into()),
+        Some(_) => Ok(()),
+        None => {
+            let reverted = tracker
+                .history(&mut client)?
+                .iter()
+                .any(|r| r.version == version && r.success && r.reverted_at.is_some());
+            if reverted {
+                Ok(())
+            } else {
+                Err(Error::new(
+                    "not-applied",
+                    format!("migration {version} is not applied on {}: there is nothing to roll back", db::redact(url)),
+                )
+                .file(file)
+                .help("check the target with `touchpoint status --database-url URL`; a migration applied outside touchpoint can be recorded with `touchpoint apply --baseline NN`"))
+            }
+        }
+    }
 }
 
 /// Run the script on the target under the advisory lock; what happened,
