@@ -286,6 +286,8 @@ pub fn run(
         return Ok(ExitStatus::Success);
     }
 
+    later_warning(ws, &m, &schema, &script, err)?;
+
     // 3. Docs, header, sum file.
     if patch_files {
         let new_schema = Schema::build(new_files.clone());
@@ -523,6 +525,54 @@ fn add_rolled_back_note(text: &str, body: &[String]) -> Result<String> {
     let mut block = vec!["--".to_string(), format!("-- {ROLLED_BACK_SECTION}:")];
     block.extend(body.iter().map(|l| format!("--{l}")));
     Ok(crate::text::replace_lines(text, at, at - 1, &block))
+}
+
+/// Warn about later finalized migrations that touch the same tables: they
+/// may depend on what this rollback removes (a function writing a dropped
+/// column compiles and fails only when called).
+fn later_warning(
+    ws: &Workspace,
+    m: &Migration,
+    schema: &Schema,
+    script: &SqlFile,
+    err: &mut dyn Write,
+) -> Result<()> {
+    let Some(number) = m.entry.number else {
+        return Ok(());
+    };
+    let docs = bridge::discover(ws)?;
+    let show = |p: &std::path::Path| ws.display(p);
+    let mine: Vec<String> = [&m.sql, script]
+        .iter()
+        .flat_map(|f| analysis::analyze(schema, f, &docs, &show, 0).affected_tables)
+        .map(|t| t.to_string())
+        .collect();
+    for e in history::list(ws)? {
+        if e.number.is_none_or(|n| n <= number) {
+            continue;
+        }
+        let Ok(later) = Migration::load(ws, &e.path) else {
+            continue;
+        };
+        if later.state() != State::Finalized || is_rolled_back(&later) {
+            continue;
+        }
+        let shared: Vec<String> = analysis::analyze(schema, &later.sql, &docs, &show, 0)
+            .affected_tables
+            .iter()
+            .map(|t| t.to_string())
+            .filter(|t| mine.contains(t))
+            .collect();
+        if !shared.is_empty() {
+            let _ = writeln!(
+                err,
+                "WARNING: the later migration {} also changes {}; roll it back first if it depends on this one",
+                e.display.display(),
+                shared.join(", ")
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The target has the migration applied with this checksum, or has
