@@ -2,6 +2,7 @@
 //! gets a fresh copy of a fixture workspace in a temporary directory.
 
 mod common;
+mod deploy;
 mod finalize;
 mod lint_cli;
 mod patch_proof;

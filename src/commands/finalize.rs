@@ -488,7 +488,7 @@ fn tracking_migration<'a>(
 }
 
 /// `user@host`, computed once.
-fn applied_by_static() -> &'static str {
+pub(crate) fn applied_by_static() -> &'static str {
     static BY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     BY.get_or_init(|| {
         let user = std::env::var("USER")
@@ -533,7 +533,7 @@ fn execute_on(
 }
 
 /// Renamed columns, so the docs keep their prose under the new name.
-fn renames(m: &SqlFile) -> Vec<(String, String, String)> {
+pub(crate) fn renames(m: &SqlFile) -> Vec<(String, String, String)> {
     m.statements
         .iter()
         .filter_map(|s| match &s.node {

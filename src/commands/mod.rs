@@ -19,9 +19,12 @@ impl ExitStatus {
     }
 }
 
+pub mod apply;
 pub mod approve;
 pub mod bridge;
+pub mod completions;
 pub mod finalize;
 pub mod init;
 pub mod lint;
 pub mod research;
+pub mod rollback;
