@@ -285,10 +285,15 @@ pub struct Schema {
 impl Schema {
     /// Read and model every `current_schema/*.sql` file in order.
     pub fn load(ws: &Workspace) -> Result<Schema> {
-        let mut files = Vec::new();
-        for path in ws.schema_files()? {
-            files.push(sql::read_file(&path, &ws.display(&path))?);
-        }
+        let paths: Vec<(PathBuf, PathBuf)> = ws
+            .schema_files()?
+            .into_iter()
+            .map(|p| {
+                let d = ws.display(&p);
+                (p, d)
+            })
+            .collect();
+        let files = sql::read_files(&paths)?;
         Ok(Schema::build(files))
     }
 
