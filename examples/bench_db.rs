@@ -34,7 +34,10 @@ fn main() {
         drop(e);
     }
     warm_times.sort_by(|a, b| a.total_cmp(b));
-    println!("embedded start, warm cache (median):  {:8.1} ms", warm_times[1]);
+    println!(
+        "embedded start, warm cache (median):  {:8.1} ms",
+        warm_times[1]
+    );
 
     let ws = Workspace::open(std::path::Path::new(&root)).unwrap_or_else(|e| panic!("{e}"));
     let t = Instant::now();

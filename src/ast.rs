@@ -157,9 +157,19 @@ pub fn expr_text(n: &Node) -> String {
     // Fast path for the most common defaults (`now()`, `gen_random_uuid()`):
     // the deparser would spell them the same, at a hundred times the cost.
     if let Some(NodeEnum::FuncCall(f)) = &n.node {
-        if f.args.is_empty() && !f.agg_star && !f.agg_distinct && !f.func_variadic && f.over.is_none() && f.agg_filter.is_none() && f.agg_order.is_empty() {
+        if f.args.is_empty()
+            && !f.agg_star
+            && !f.agg_distinct
+            && !f.func_variadic
+            && f.over.is_none()
+            && f.agg_filter.is_none()
+            && f.agg_order.is_empty()
+        {
             let name = strings(&f.funcname);
-            if name.iter().all(|p| p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')) {
+            if name.iter().all(|p| {
+                p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            }) {
                 return format!("{}()", name.join("."));
             }
         }

@@ -370,7 +370,9 @@ impl SqlFile {
 /// dominates the time of every command on a large schema). Results keep the
 /// order of `paths`; the first error in that order wins.
 pub fn read_files(paths: &[(PathBuf, PathBuf)]) -> Result<Vec<SqlFile>> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(paths.len().max(1));
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(paths.len().max(1));
     if workers <= 1 {
         return paths.iter().map(|(p, d)| read_file(p, d)).collect();
     }
@@ -390,7 +392,10 @@ pub fn read_files(paths: &[(PathBuf, PathBuf)]) -> Result<Vec<SqlFile>> {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
     });
     for (i, r) in done.into_iter().flatten() {
         slots[i] = Some(r);

@@ -181,19 +181,8 @@ pub fn analyze(
                 let entry = match existing {
                     Some(d) => (root_display(&d.path), true),
                     None => {
-                        let base = found[0]
-                            .path
-                            .ancestors()
-                            .nth(2 + g.matches('/').count() + usize::from(!g.is_empty()))
-                            .map(std::path::Path::to_path_buf);
-                        let mut p = base.unwrap_or_default().join(tier.dir());
-                        if !g.is_empty() {
-                            p = p.join(g);
-                        }
-                        (
-                            root_display(&p.join(format!("{}.{}", t.name, tier.extension()))),
-                            false,
-                        )
+                        let p = found[0].sibling(tier, g);
+                        (root_display(&p), false)
                     }
                 };
                 if !analysis.docs.contains(&entry) {
