@@ -60,8 +60,17 @@ pub enum Command {
         #[arg(long)]
         date: Option<String>,
         /// Re-run the analysis of an existing draft after its SQL changed.
-        #[arg(long, value_name = "FILE", conflicts_with_all = ["slug", "sql", "title", "date"])]
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["slug", "sql", "title", "date", "problem", "solution", "strategy"])]
         refresh: Option<PathBuf>,
+        /// Text of the PROBLEM section (default: a placeholder to fill in).
+        #[arg(long)]
+        problem: Option<String>,
+        /// Text of the SOLUTION section (default: a placeholder to fill in).
+        #[arg(long)]
+        solution: Option<String>,
+        /// Text of the MIGRATION STRATEGY section (default: derived from the locks).
+        #[arg(long)]
+        strategy: Option<String>,
     },
     /// Check migration files: syntax, dangerous operations, idempotency,
     /// schema-aware rules and header rules. Never needs a database.
@@ -101,6 +110,9 @@ pub enum Command {
         /// Execution date recorded in the header (YYYY-MM-DD), default today.
         #[arg(long)]
         date: Option<String>,
+        /// Skip the no-drift proof on a throwaway database (prints a warning).
+        #[arg(long)]
+        no_proof: bool,
     },
     /// Regenerate (or verify with --check) the bridge docs from current_schema.
     Bridge {
@@ -143,6 +155,66 @@ pub enum Command {
     /// Give a migration that shares its number the next free one (renames
     /// the file, fixes the header's Migration line); refuses finalized ones.
     Renumber { file: PathBuf },
+    /// Bring another environment (staging, production) to exactly the
+    /// finalized history: every finalized migration its tracking table
+    /// lacks, in order, as one batch. Never changes files.
+    Apply {
+        /// The target database (or DATABASE_URL, or [database] url).
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+        /// Run the pending migrations in a transaction that is rolled back,
+        /// and report what would happen.
+        #[arg(long)]
+        dry_run: bool,
+        /// Stop after this sequence number.
+        #[arg(long, value_name = "NN")]
+        to: Option<u32>,
+        /// Run the whole batch in one transaction: all of it or none.
+        #[arg(long)]
+        single_transaction: bool,
+        /// Record the finalized migrations up to NN as applied without
+        /// running them, for a database that already has them.
+        #[arg(long, value_name = "NN", conflicts_with_all = ["to", "single_transaction", "allow_out_of_order"])]
+        baseline: Option<u32>,
+        /// Apply a pending migration even when a later one is applied.
+        #[arg(long)]
+        allow_out_of_order: bool,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Run a finalized migration's rollback script on a database, mark it
+    /// reverted, and take current_schema and the docs back.
+    Rollback {
+        file: PathBuf,
+        /// The database to roll back (or DATABASE_URL, or [database] url);
+        /// without one, the script is tried on a throwaway database and
+        /// only the files change.
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Leave current_schema, the docs and the header alone.
+        #[arg(long)]
+        no_patch: bool,
+        /// Run the script in a transaction that is rolled back and print
+        /// the file changes; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Date recorded in the header (YYYY-MM-DD), default today.
+        #[arg(long)]
+        date: Option<String>,
+    },
+    /// Print the completion script for a shell.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per command into DIR.
+    Man {
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// Run a parsed command line.
@@ -154,6 +226,12 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitSta
         };
         return commands::init::run(&root, out);
     }
+    // Generated from the definitions above; no workspace needed.
+    match &cli.command {
+        Command::Completions { shell } => return commands::completions::completions(*shell, out),
+        Command::Man { dir } => return commands::completions::man(dir.as_deref(), out),
+        _ => {}
+    }
     let ws = Workspace::discover(cli.root.as_deref())?;
     match cli.command {
         Command::Init => unreachable!("handled above"),
@@ -164,6 +242,9 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitSta
             sql,
             date,
             refresh,
+            problem,
+            solution,
+            strategy,
         } => commands::research::run(
             &ws,
             &commands::research::ResearchOpts {
@@ -173,6 +254,9 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitSta
                 sql,
                 date,
                 refresh,
+                problem,
+                solution,
+                strategy,
             },
             out,
             err,
@@ -205,6 +289,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitSta
             applied_via,
             strict,
             date,
+            no_proof,
         } => commands::finalize::run(
             &ws,
             &commands::finalize::FinalizeOpts {
@@ -215,6 +300,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitSta
                 applied_via,
                 strict,
                 date,
+                no_proof,
             },
             out,
             err,
@@ -267,5 +353,48 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitSta
         Command::Renumber { file } => {
             commands::renumber::run(&ws, &commands::renumber::RenumberOpts { file }, out)
         }
+        Command::Apply {
+            database_url,
+            dry_run,
+            to,
+            single_transaction,
+            baseline,
+            allow_out_of_order,
+            format,
+        } => commands::apply::run(
+            &ws,
+            &commands::apply::ApplyOpts {
+                database_url,
+                dry_run,
+                to,
+                single_transaction,
+                baseline,
+                allow_out_of_order,
+                format,
+            },
+            out,
+            err,
+        ),
+        Command::Rollback {
+            file,
+            database_url,
+            yes,
+            no_patch,
+            dry_run,
+            date,
+        } => commands::rollback::run(
+            &ws,
+            &commands::rollback::RollbackOpts {
+                file,
+                database_url,
+                yes,
+                no_patch,
+                dry_run,
+                date,
+            },
+            out,
+            err,
+        ),
+        Command::Completions { .. } | Command::Man { .. } => unreachable!("handled above"),
     }
 }

@@ -34,6 +34,22 @@ pub const GENERATED_SECTIONS: &[&str] = &[
 /// Sections a person writes; a placeholder left in them is a finding.
 pub const PROSE_SECTIONS: &[&str] = &["PROBLEM", "SOLUTION", "MIGRATION STRATEGY"];
 
+/// What research writes where a person has not said anything yet.
+pub const PROBLEM_PLACEHOLDER: &str = "<describe the problem this migration solves>";
+pub const SOLUTION_PLACEHOLDER: &str = "<describe the change and why this approach was chosen>";
+
+/// The prose sections that still hold a template placeholder.
+pub fn unwritten_prose(h: &Header) -> Vec<&'static str> {
+    PROSE_SECTIONS
+        .iter()
+        .copied()
+        .filter(|s| {
+            h.section(s)
+                .is_some_and(|s| s.content().is_empty() || PLACEHOLDER_RE.is_match(&s.content()))
+        })
+        .collect()
+}
+
 static SECTION_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^--\s*([A-Z][A-Z0-9 /&()'-]*[A-Z)]):\s*(.*)$").unwrap());
 static FIELD_RE: LazyLock<Regex> = LazyLock::new(|| {
@@ -406,6 +422,10 @@ pub struct Vars {
     pub title: String,
     pub date: String,
     pub issue: String,
+    /// Prose sections, one entry per line.
+    pub problem: Vec<String>,
+    pub solution: Vec<String>,
+    pub strategy: Vec<String>,
     pub affected_tables: Vec<String>,
     pub schema_files: Vec<SchemaFileVar>,
     pub docs: Vec<DocVar>,

@@ -15,19 +15,32 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
-    let mut out = stdout.lock();
-    let mut err = stderr.lock();
-    match cli::run(cli, &mut out, &mut err) {
-        Ok(status) => {
-            let _ = out.flush();
-            ExitCode::from(status.code())
-        }
-        Err(e) => {
-            let _ = out.flush();
-            let _ = write!(err, "{}", report::render_one(e.diagnostic()).trim_start());
+    // A panic is a bug, but the user still gets one clear line and exit 2,
+    // not a backtrace; files are safe (every write is atomic or journaled).
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!(
+            "error[internal]: {info}\n  help: this is a bug in touchpoint; please report it with the command you ran"
+        );
+    }));
+    let result = std::panic::catch_unwind(|| {
+        let stdout = std::io::stdout();
+        let stderr = std::io::stderr();
+        let mut out = stdout.lock();
+        let mut err = stderr.lock();
+        let r = cli::run(cli, &mut out, &mut err);
+        let _ = out.flush();
+        r
+    });
+    match result {
+        Ok(Ok(status)) => ExitCode::from(status.code()),
+        Ok(Err(e)) => {
+            let _ = write!(
+                std::io::stderr(),
+                "{}",
+                report::render_one(e.diagnostic()).trim_start()
+            );
             ExitCode::from(2)
         }
+        Err(_) => ExitCode::from(2),
     }
 }

@@ -285,10 +285,15 @@ pub struct Schema {
 impl Schema {
     /// Read and model every `current_schema/*.sql` file in order.
     pub fn load(ws: &Workspace) -> Result<Schema> {
-        let mut files = Vec::new();
-        for path in ws.schema_files()? {
-            files.push(sql::read_file(&path, &ws.display(&path))?);
-        }
+        let paths: Vec<(PathBuf, PathBuf)> = ws
+            .schema_files()?
+            .into_iter()
+            .map(|p| {
+                let d = ws.display(&p);
+                (p, d)
+            })
+            .collect();
+        let files = sql::read_files(&paths)?;
         Ok(Schema::build(files))
     }
 
@@ -768,12 +773,9 @@ impl Schema {
     }
 
     fn drop(&mut self, d: &protobuf::DropStmt) {
-        let kind = ObjectType::try_from(d.remove_type).unwrap_or(ObjectType::Undefined);
-        for o in &d.objects {
-            let Some(obj) = &o.node else { continue };
-            match (kind, obj) {
-                (ObjectType::ObjectTable, NodeEnum::List(l)) => {
-                    let name = ast::qual_from_list(&l.items);
+        for target in drop_targets(d) {
+            match target {
+                Dropped::Table(name) => {
                     if let Some(i) = self.table_index.remove(&name) {
                         self.tables.remove(i);
                         self.reindex();
@@ -782,61 +784,70 @@ impl Schema {
                         self.policies.retain(|x| x.table != name);
                     }
                 }
-                (ObjectType::ObjectIndex, NodeEnum::List(l)) => {
-                    let name = ast::qual_from_list(&l.items);
-                    self.indexes
-                        .retain(|x| !(x.name == name.name && x.table.schema == name.schema));
-                }
-                (ObjectType::ObjectView | ObjectType::ObjectMatview, NodeEnum::List(l)) => {
-                    let name = ast::qual_from_list(&l.items);
-                    self.views.retain(|x| x.name != name);
-                }
-                (
-                    ObjectType::ObjectFunction
-                    | ObjectType::ObjectProcedure
-                    | ObjectType::ObjectRoutine,
-                    NodeEnum::ObjectWithArgs(f),
-                ) => {
-                    let name = ast::qual_from_list(&f.objname);
-                    let args: Vec<String> = f
-                        .objargs
-                        .iter()
-                        .filter_map(|a| match &a.node {
-                            Some(NodeEnum::TypeName(t)) => Some(ast::type_name(t)),
-                            _ => None,
-                        })
-                        .collect();
-                    self.functions
-                        .retain(|x| !(x.name == name && (f.args_unspecified || x.args == args)));
-                }
-                (ObjectType::ObjectTrigger | ObjectType::ObjectPolicy, NodeEnum::List(l)) => {
-                    let mut parts = ast::strings(&l.items);
-                    let Some(name) = parts.pop() else { continue };
-                    let table = match parts.as_slice() {
-                        [.., s, t] => QualName::new(s, t),
-                        [t] => QualName::new("", t),
-                        [] => continue,
-                    };
-                    if kind == ObjectType::ObjectTrigger {
-                        self.triggers
-                            .retain(|x| !(x.name == name && x.table == table));
-                    } else {
-                        self.policies
-                            .retain(|x| !(x.name == name && x.table == table));
-                    }
-                }
-                (ObjectType::ObjectType | ObjectType::ObjectDomain, NodeEnum::TypeName(t)) => {
-                    let name = ast::qual_from_list(&t.names);
-                    self.types.retain(|x| x.name != name);
-                }
-                (ObjectType::ObjectExtension | ObjectType::ObjectSchema, NodeEnum::String(s)) => {
-                    self.extensions.retain(|x| x.name != s.sval);
-                    if kind == ObjectType::ObjectSchema {
-                        self.schemas.retain(|x| x.name != s.sval);
-                    }
-                }
-                _ => {}
+                Dropped::Index(name) => self
+                    .indexes
+                    .retain(|x| !(x.name == name.name && x.table.schema == name.schema)),
+                Dropped::View(name) => self.views.retain(|x| x.name != name),
+                Dropped::Function { name, args } => self
+                    .functions
+                    .retain(|x| !(x.name == name && args.as_ref().is_none_or(|a| *a == x.args))),
+                Dropped::Trigger { name, table } => self
+                    .triggers
+                    .retain(|x| !(x.name == name && x.table == table)),
+                Dropped::Policy { name, table } => self
+                    .policies
+                    .retain(|x| !(x.name == name && x.table == table)),
+                Dropped::Type(name) => self.types.retain(|x| x.name != name),
+                Dropped::Extension(name) => self.extensions.retain(|x| x.name != name),
+                Dropped::Schema(name) => self.schemas.retain(|x| x.name != name),
+                Dropped::Other(_) => {}
             }
+        }
+    }
+
+    /// The definition sites of a dropped object (a function may have
+    /// several: its earlier CREATE OR REPLACE statements).
+    pub fn sites_of(&self, target: &Dropped) -> Vec<Site> {
+        match target {
+            Dropped::Table(n) => self.table(n).map(|t| t.site.clone()).into_iter().collect(),
+            Dropped::Index(n) => self.index(n).map(|i| i.site.clone()).into_iter().collect(),
+            Dropped::View(n) => self.view(n).map(|v| v.site.clone()).into_iter().collect(),
+            Dropped::Function { name, args } => self
+                .functions
+                .iter()
+                .filter(|f| f.name == *name && args.as_ref().is_none_or(|a| *a == f.args))
+                .flat_map(|f| std::iter::once(f.site.clone()).chain(f.alter_sites.iter().cloned()))
+                .collect(),
+            Dropped::Trigger { name, table } => self
+                .triggers
+                .iter()
+                .filter(|x| x.name == *name && x.table == *table)
+                .map(|x| x.site.clone())
+                .collect(),
+            Dropped::Policy { name, table } => self
+                .policies
+                .iter()
+                .filter(|x| x.name == *name && x.table == *table)
+                .map(|x| x.site.clone())
+                .collect(),
+            Dropped::Type(n) => self
+                .type_def(n)
+                .map(|t| t.site.clone())
+                .into_iter()
+                .collect(),
+            Dropped::Extension(n) => self
+                .extensions
+                .iter()
+                .filter(|x| x.name == *n)
+                .map(|x| x.site.clone())
+                .collect(),
+            Dropped::Schema(n) => self
+                .schemas
+                .iter()
+                .filter(|x| x.name == *n)
+                .map(|x| x.site.clone())
+                .collect(),
+            Dropped::Other(_) => Vec::new(),
         }
     }
 
@@ -930,6 +941,116 @@ impl Schema {
             .map(|(i, t)| (t.name.clone(), i))
             .collect();
     }
+}
+
+/// One object a DROP statement names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dropped {
+    Table(QualName),
+    Index(QualName),
+    View(QualName),
+    /// `args: None` for `DROP FUNCTION f` without an argument list.
+    Function {
+        name: QualName,
+        args: Option<Vec<String>>,
+    },
+    Trigger {
+        name: String,
+        table: QualName,
+    },
+    Policy {
+        name: String,
+        table: QualName,
+    },
+    Type(QualName),
+    Extension(String),
+    Schema(String),
+    /// A kind the model does not follow, as a word (`sequence`, `rule`).
+    Other(String),
+}
+
+impl Dropped {
+    /// `table public.t`, `trigger tr on public.t`, `function f(integer)`.
+    pub fn label(&self) -> String {
+        match self {
+            Dropped::Table(n) => format!("table {n}"),
+            Dropped::Index(n) => format!("index {n}"),
+            Dropped::View(n) => format!("view {n}"),
+            Dropped::Function {
+                name,
+                args: Some(a),
+            } => format!("function {name}({})", a.join(", ")),
+            Dropped::Function { name, args: None } => format!("function {name}"),
+            Dropped::Trigger { name, table } => format!("trigger {name} on {table}"),
+            Dropped::Policy { name, table } => format!("policy {name} on {table}"),
+            Dropped::Type(n) => format!("type {n}"),
+            Dropped::Extension(n) => format!("extension {n}"),
+            Dropped::Schema(n) => format!("schema {n}"),
+            Dropped::Other(k) => k.clone(),
+        }
+    }
+}
+
+/// The objects a DROP statement names, in order.
+pub fn drop_targets(d: &protobuf::DropStmt) -> Vec<Dropped> {
+    use ObjectType as O;
+    let kind = O::try_from(d.remove_type).unwrap_or(O::Undefined);
+    let on_table = |items: &[protobuf::Node]| -> Option<(String, QualName)> {
+        let mut parts = ast::strings(items);
+        let name = parts.pop()?;
+        let table = match parts.as_slice() {
+            [.., s, t] => QualName::new(s, t),
+            [t] => QualName::new("", t),
+            [] => return None,
+        };
+        Some((name, table))
+    };
+    d.objects
+        .iter()
+        .filter_map(|o| o.node.as_ref())
+        .map(|obj| match (kind, obj) {
+            (O::ObjectTable, NodeEnum::List(l)) => Dropped::Table(ast::qual_from_list(&l.items)),
+            (O::ObjectIndex, NodeEnum::List(l)) => Dropped::Index(ast::qual_from_list(&l.items)),
+            (O::ObjectView | O::ObjectMatview, NodeEnum::List(l)) => {
+                Dropped::View(ast::qual_from_list(&l.items))
+            }
+            (
+                O::ObjectFunction | O::ObjectProcedure | O::ObjectRoutine,
+                NodeEnum::ObjectWithArgs(f),
+            ) => {
+                let args = f
+                    .objargs
+                    .iter()
+                    .filter_map(|a| match &a.node {
+                        Some(NodeEnum::TypeName(t)) => Some(ast::type_name(t)),
+                        _ => None,
+                    })
+                    .collect();
+                Dropped::Function {
+                    name: ast::qual_from_list(&f.objname),
+                    args: (!f.args_unspecified).then_some(args),
+                }
+            }
+            (O::ObjectTrigger, NodeEnum::List(l)) => match on_table(&l.items) {
+                Some((name, table)) => Dropped::Trigger { name, table },
+                None => Dropped::Other("trigger".into()),
+            },
+            (O::ObjectPolicy, NodeEnum::List(l)) => match on_table(&l.items) {
+                Some((name, table)) => Dropped::Policy { name, table },
+                None => Dropped::Other("policy".into()),
+            },
+            (O::ObjectType | O::ObjectDomain, NodeEnum::TypeName(t)) => {
+                Dropped::Type(ast::qual_from_list(&t.names))
+            }
+            (O::ObjectExtension, NodeEnum::String(s)) => Dropped::Extension(s.sval.clone()),
+            (O::ObjectSchema, NodeEnum::String(s)) => Dropped::Schema(s.sval.clone()),
+            (other, _) => Dropped::Other(
+                format!("{other:?}")
+                    .trim_start_matches("Object")
+                    .to_lowercase(),
+            ),
+        })
+        .collect()
 }
 
 fn roles(nodes: &[protobuf::Node]) -> Vec<String> {

@@ -355,13 +355,55 @@ impl SqlFile {
     }
     /// The `--` comment that starts on the given line (after code), if any.
     pub fn trailing_comment(&self, line: usize, after: usize) -> Option<&str> {
-        self.comments
+        // Comments are in file order: start at the first one after `after`.
+        let first = self.comments.partition_point(|c| c.start < after);
+        self.comments[first..]
             .iter()
-            .filter(|c| c.start >= after && self.index.line(c.start) == line)
+            .take_while(|c| self.index.line(c.start) == line)
             .map(|c| c.text(&self.text))
             .find(|t| t.starts_with("--"))
             .map(|t| t.trim_start_matches('-').trim())
     }
+}
+
+/// Read and parse many files, in parallel over the machine's cores (parsing
+/// dominates the time of every command on a large schema). Results keep the
+/// order of `paths`; the first error in that order wins.
+pub fn read_files(paths: &[(PathBuf, PathBuf)]) -> Result<Vec<SqlFile>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(paths.len().max(1));
+    if workers <= 1 {
+        return paths.iter().map(|(p, d)| read_file(p, d)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut slots: Vec<Option<Result<SqlFile>>> = (0..paths.len()).map(|_| None).collect();
+    let done: Vec<Vec<(usize, Result<SqlFile>)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((p, d)) = paths.get(i) else { break };
+                        out.push((i, read_file(p, d)));
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    for (i, r) in done.into_iter().flatten() {
+        slots[i] = Some(r);
+    }
+    slots
+        .into_iter()
+        .map(|s| s.unwrap_or_else(|| Err(Error::new("internal", "a parser thread failed"))))
+        .collect()
 }
 
 /// Read and parse a SQL file. `display` is the path shown in messages.

@@ -16,6 +16,24 @@ fn fixture() -> Ws {
         &repo_root().join("tests/fixtures/check/history"),
         dir.path(),
     );
+    // The repository itself keeps the house rule (tests/sample.rs checks
+    // it), so the fixture spells its emoji `[[U+2705]]`; the copy gets the
+    // real characters.
+    let marker = regex::Regex::new(r"\[\[U\+([0-9A-F]{4,6})\]\]").unwrap();
+    for e in walkdir::WalkDir::new(dir.path()) {
+        let e = e.unwrap();
+        if !e.file_type().is_file() {
+            continue;
+        }
+        let text = std::fs::read_to_string(e.path()).unwrap();
+        if marker.is_match(&text) {
+            let real = marker.replace_all(&text, |m: &regex::Captures| {
+                let c = u32::from_str_radix(&m[1], 16).unwrap();
+                char::from_u32(c).unwrap().to_string()
+            });
+            std::fs::write(e.path(), real.as_ref()).unwrap();
+        }
+    }
     Ws { dir }
 }
 

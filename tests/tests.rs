@@ -3,5 +3,10 @@
 
 mod check;
 mod common;
+mod deploy;
+mod finalize;
 mod lint_cli;
+mod patch_proof;
+mod realworld;
 mod research;
+mod sample;

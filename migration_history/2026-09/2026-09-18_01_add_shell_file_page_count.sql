@@ -69,7 +69,7 @@
 --   Deploy the pass-1 worker change that writes page_count right after this.
 --
 -- REVIEW:
---   [X] Reviewed by dana on 2026-09-18
+--   [X] Reviewed by dana on 2026-09-18 (sql sha256: ffd3847790a94016f3430a8c7488ec6984a845cee367e32300df08880b4fee52)
 --
 -- MIGRATION EXECUTED:
 --   [X] Applied to embedded throwaway database on 2026-09-18 via touchpoint finalize

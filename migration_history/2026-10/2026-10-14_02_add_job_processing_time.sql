@@ -53,7 +53,7 @@
 --   backfill guesses. The worker release that writes the column ships the same day.
 --
 -- REVIEW:
---   [X] Reviewed by dana on 2026-10-14
+--   [X] Reviewed by dana on 2026-10-14 (sql sha256: 4b3ae67bbc91fe360fc93b153f84cd7bb3492f43d34175ab87bc7985a25022c4)
 --
 -- MIGRATION EXECUTED:
 --   [X] Applied to embedded throwaway database on 2026-10-14 via touchpoint finalize

@@ -47,7 +47,7 @@
 --   transaction with the policy; the build took 3.1 s on 420k rows, writes waited.
 --
 -- REVIEW:
---   [X] Reviewed by priya on 2026-10-28
+--   [X] Reviewed by priya on 2026-10-28 (sql sha256: 1ed8e0a4b5b34390d1601f25605213feb53faed428cd902e1c1e414a0087b34e)
 --
 -- MIGRATION EXECUTED:
 --   [X] Applied to production (Supabase SQL editor) on 2026-10-29 via touchpoint finalize --no-execute

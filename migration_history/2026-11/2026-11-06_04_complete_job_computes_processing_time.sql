@@ -42,7 +42,7 @@
 --   then the worker value is simply overwritten by this one. No backfill of old rows.
 --
 -- REVIEW:
---   [X] Reviewed by dana on 2026-11-05
+--   [X] Reviewed by dana on 2026-11-05 (sql sha256: 8e9e2d4daf1e1e9a80ed87ded6cb85fd2c7e5887bc923b02f1a8f980a46cfa9f)
 --
 -- MIGRATION EXECUTED:
 --   [X] Applied to embedded throwaway database on 2026-11-06 via touchpoint finalize

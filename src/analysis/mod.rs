@@ -181,19 +181,8 @@ pub fn analyze(
                 let entry = match existing {
                     Some(d) => (root_display(&d.path), true),
                     None => {
-                        let base = found[0]
-                            .path
-                            .ancestors()
-                            .nth(2 + g.matches('/').count() + usize::from(!g.is_empty()))
-                            .map(std::path::Path::to_path_buf);
-                        let mut p = base.unwrap_or_default().join(tier.dir());
-                        if !g.is_empty() {
-                            p = p.join(g);
-                        }
-                        (
-                            root_display(&p.join(format!("{}.{}", t.name, tier.extension()))),
-                            false,
-                        )
+                        let p = found[0].sibling(tier, g);
+                        (root_display(&p), false)
                     }
                 };
                 if !analysis.docs.contains(&entry) {
@@ -1341,217 +1330,65 @@ impl Context<'_> {
     }
 
     fn drop(&mut self, d: &protobuf::DropStmt, line: usize) -> Vec<Action> {
-        use ObjectType as O;
-        let kind = O::try_from(d.remove_type).unwrap_or(O::Undefined);
+        use crate::schema::Dropped;
         let mut out = Vec::new();
-        for o in &d.objects {
-            let Some(obj) = &o.node else { continue };
+        for target in crate::schema::drop_targets(d) {
+            let label = target.label();
+            let site = self.schema.sites_of(&target).into_iter().next();
             let mut action = Action {
-                description: String::new(),
+                description: format!("drop {label}"),
                 table: None,
                 target: String::new(),
                 dependents: Vec::new(),
                 schema_note: None,
             };
-            match (kind, obj) {
-                (O::ObjectTable, NodeEnum::List(l)) => {
-                    let t = ast::qual_from_list(&l.items);
-                    action.description = format!("drop table {t}");
-                    action.target = self.table_target(&t);
-                    action.table = Some(t.clone());
-                    action.dependents = self.dependents(&t, None);
-                    match self.schema.table(&t) {
-                        Some(tb) => {
-                            action.schema_note = Some((
-                                tb.site.path.clone(),
-                                format!(
-                                    "Line {}: {t} (CREATE TABLE, lines {}-{}): remove",
-                                    tb.site.line, tb.site.line, tb.site.end_line
-                                ),
-                            ));
-                            self.rollback.push(format!(
-                                "{}; -- the table comes back empty: restore its data from a backup",
-                                self.site_text(&tb.site)
-                            ));
-                        }
-                        None => {
-                            if !d.missing_ok {
-                                self.unknown_table(&t, line);
-                            }
-                            self.rollback.push(format!("-- re-create {t} by hand"));
-                        }
+            match &site {
+                Some(site) => {
+                    action.target = format!("{label} ({})", site.lines());
+                    action.schema_note = Some((
+                        site.path.clone(),
+                        format!("Line {}: {label}: remove", site.line),
+                    ));
+                    let lost = if matches!(target, Dropped::Table(_)) {
+                        " -- the table comes back empty: restore its data from a backup"
+                    } else {
+                        ""
+                    };
+                    self.rollback
+                        .push(format!("{};{lost}", self.site_text(site)));
+                }
+                None => {
+                    action.target = format!("{label}: NOT FOUND in current_schema");
+                    self.rollback.push(format!("-- re-create {label} by hand"));
+                }
+            }
+            match &target {
+                Dropped::Table(t) => {
+                    if site.is_none() && !d.missing_ok {
+                        self.unknown_table(t, line);
                     }
+                    action.table = Some(t.clone());
+                    action.dependents = self.dependents(t, None);
                     self.analysis.verification.push(format!(
                         "SELECT to_regclass({}) IS NULL AS {}_dropped;",
                         sql_lit(&t.to_string()),
                         t.name
                     ));
                 }
-                (O::ObjectIndex, NodeEnum::List(l)) => {
-                    let q = ast::qual_from_list(&l.items);
-                    action.description = format!("drop index {q}");
-                    match self.schema.index(&q) {
-                        Some(i) => {
-                            action.table = Some(i.table.clone());
-                            action.target =
-                                format!("index {} on {} ({})", i.name, i.table, i.site.lines());
-                            action.schema_note = Some((
-                                i.site.path.clone(),
-                                format!("Line {}: index {}: remove", i.site.line, i.name),
-                            ));
-                            self.rollback.push(format!("{};", self.site_text(&i.site)));
-                        }
-                        None => {
-                            action.target = format!("index {q}: NOT FOUND in current_schema");
-                            self.rollback
-                                .push(format!("-- re-create index {q} by hand"));
-                        }
-                    }
+                Dropped::Index(q) => action.table = self.schema.index(q).map(|i| i.table.clone()),
+                Dropped::Trigger { table, .. } | Dropped::Policy { table, .. } => {
+                    action.table = Some(table.clone())
                 }
-                (O::ObjectView | O::ObjectMatview, NodeEnum::List(l)) => {
-                    let q = ast::qual_from_list(&l.items);
-                    action.description = format!("drop view {q}");
-                    match self.schema.view(&q) {
-                        Some(v) => {
-                            action.target = format!("view {q} ({})", v.site.lines());
-                            action.schema_note = Some((
-                                v.site.path.clone(),
-                                format!("Line {}: view {q}: remove", v.site.line),
-                            ));
-                            self.rollback.push(format!("{};", self.site_text(&v.site)));
-                        }
-                        None => {
-                            action.target = format!("view {q}: NOT FOUND in current_schema");
-                            self.rollback.push(format!("-- re-create view {q} by hand"));
-                        }
-                    }
-                }
-                (
-                    O::ObjectFunction | O::ObjectProcedure | O::ObjectRoutine,
-                    NodeEnum::ObjectWithArgs(f),
-                ) => {
-                    let q = ast::qual_from_list(&f.objname);
-                    let args: Vec<String> = f
-                        .objargs
-                        .iter()
-                        .filter_map(|a| match &a.node {
-                            Some(NodeEnum::TypeName(t)) => Some(ast::type_name(t)),
-                            _ => None,
-                        })
-                        .collect();
-                    action.description = format!("drop function {q}({})", args.join(", "));
-                    match self
+                Dropped::Function { name, .. } => {
+                    action.dependents = self
                         .schema
-                        .functions
+                        .triggers
                         .iter()
-                        .find(|x| x.name == q && (f.args_unspecified || x.args == args))
-                    {
-                        Some(func) => {
-                            action.target =
-                                format!("function {} ({})", func.signature(), func.site.lines());
-                            action.schema_note = Some((
-                                func.site.path.clone(),
-                                format!(
-                                    "Line {}: function {}: remove",
-                                    func.site.line,
-                                    func.signature()
-                                ),
-                            ));
-                            self.rollback
-                                .push(format!("{};", self.site_text(&func.site)));
-                            action.dependents = self
-                                .schema
-                                .triggers
-                                .iter()
-                                .filter(|t| t.function == q)
-                                .map(|t| {
-                                    format!(
-                                        "trigger {} on {} ({})",
-                                        t.name,
-                                        t.table,
-                                        t.site.lines()
-                                    )
-                                })
-                                .collect();
-                        }
-                        None => {
-                            action.target = format!("function {q}: NOT FOUND in current_schema");
-                            self.rollback
-                                .push(format!("-- re-create function {q} by hand"));
-                        }
-                    }
+                        .filter(|t| t.function == *name)
+                        .map(|t| format!("trigger {} on {} ({})", t.name, t.table, t.site.lines()))
+                        .collect();
                 }
-                (O::ObjectTrigger | O::ObjectPolicy, NodeEnum::List(l)) => {
-                    let mut parts = ast::strings(&l.items);
-                    let name = parts.pop().unwrap_or_default();
-                    let t = match parts.as_slice() {
-                        [.., s, t] => QualName::new(s, t),
-                        [t] => QualName::new("", t),
-                        [] => QualName::new("", ""),
-                    };
-                    let what = if kind == O::ObjectTrigger {
-                        "trigger"
-                    } else {
-                        "policy"
-                    };
-                    action.description = format!("drop {what} {name} on {t}");
-                    action.table = Some(t.clone());
-                    let site = if kind == O::ObjectTrigger {
-                        self.schema
-                            .triggers
-                            .iter()
-                            .find(|x| x.name == name && x.table == t)
-                            .map(|x| x.site.clone())
-                    } else {
-                        self.schema
-                            .policies
-                            .iter()
-                            .find(|x| x.name == name && x.table == t)
-                            .map(|x| x.site.clone())
-                    };
-                    match site {
-                        Some(site) => {
-                            action.target = format!("{what} {name} on {t} ({})", site.lines());
-                            action.schema_note = Some((
-                                site.path.clone(),
-                                format!("Line {}: {what} {name} on {t}: remove", site.line),
-                            ));
-                            self.rollback.push(format!("{};", self.site_text(&site)));
-                        }
-                        None => {
-                            action.target =
-                                format!("{what} {name} on {t}: NOT FOUND in current_schema");
-                            self.rollback
-                                .push(format!("-- re-create {what} {name} on {t} by hand"));
-                        }
-                    }
-                }
-                (O::ObjectType | O::ObjectDomain, NodeEnum::TypeName(tn)) => {
-                    let q = ast::qual_from_list(&tn.names);
-                    action.description = format!("drop type {q}");
-                    match self.schema.type_def(&q) {
-                        Some(td) => {
-                            action.target = format!("type {q} ({})", td.site.lines());
-                            action.schema_note = Some((
-                                td.site.path.clone(),
-                                format!("Line {}: type {q}: remove", td.site.line),
-                            ));
-                            self.rollback.push(format!("{};", self.site_text(&td.site)));
-                        }
-                        None => {
-                            action.target = format!("type {q}: NOT FOUND in current_schema");
-                            self.rollback.push(format!("-- re-create type {q} by hand"));
-                        }
-                    }
-                }
-                _ => {
-                    action.description = format!("drop {kind:?}")
-                        .replace("Object", "")
-                        .to_lowercase();
-                    action.target = "object".into();
-                    self.rollback
-                        .push("-- re-create the dropped object by hand".into());
-                }
+                _ => {}
             }
             out.push(action);
         }

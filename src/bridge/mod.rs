@@ -144,6 +144,29 @@ pub fn discover(ws: &Workspace) -> Result<Vec<DocFile>> {
     Ok(out)
 }
 
+impl DocFile {
+    /// Where this table's doc of `tier` in `group` lives (whether or not it
+    /// exists): `bridge-schemas/<tier>/<group>/<table>.<ext>`.
+    pub fn sibling(&self, tier: Tier, group: &str) -> PathBuf {
+        // The bridge root is above the tier folder and this file's group.
+        let depth = if self.group.is_empty() {
+            0
+        } else {
+            self.group.split('/').count()
+        };
+        let root = self
+            .path
+            .ancestors()
+            .nth(2 + depth)
+            .unwrap_or(Path::new(""));
+        let mut p = root.join(tier.dir());
+        if !group.is_empty() {
+            p = p.join(group);
+        }
+        p.join(format!("{}.{}", self.table, tier.extension()))
+    }
+}
+
 /// The doc files of one table (matched by unqualified name), every tier and
 /// group.
 pub fn docs_for<'a>(docs: &'a [DocFile], table: &str) -> Vec<&'a DocFile> {

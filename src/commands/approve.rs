@@ -4,7 +4,7 @@
 
 use crate::commands::ExitStatus;
 use crate::error::{Error, Result};
-use crate::header::{self, State, PLACEHOLDER_RE, PROSE_SECTIONS};
+use crate::header::{self, State};
 use crate::history::Migration;
 use crate::text;
 use crate::workspace::Workspace;
@@ -23,7 +23,7 @@ pub fn run(
     ws: &Workspace,
     opts: &ApproveOpts,
     out: &mut dyn Write,
-    err: &mut dyn Write,
+    _err: &mut dyn Write,
 ) -> Result<ExitStatus> {
     let path = ws.resolve_user_path(&opts.file)?;
     let m = Migration::load(ws, &path)?;
@@ -45,16 +45,13 @@ pub fn run(
     if m.sql.statements.is_empty() {
         return Err(Error::usage("the migration has no SQL statements to approve").file(&display));
     }
-    for s in PROSE_SECTIONS {
-        if h.section(s)
-            .is_some_and(|s| PLACEHOLDER_RE.is_match(&s.content()))
-        {
-            let _ = writeln!(
-                err,
-                "warning: {}: {s} still holds the template placeholder",
-                display.display()
-            );
-        }
+    let unwritten = header::unwritten_prose(h);
+    if !unwritten.is_empty() {
+        let d = crate::report::Diagnostic::error("header-placeholder", format!("{} still hold(s) the template placeholder", unwritten.join(", ")))
+            .file(&display)
+            .help("describe the change before review: edit the header, or pass --problem/--solution/--strategy to research");
+        let _ = write!(out, "{}", crate::report::render_human(&[d]));
+        return Ok(ExitStatus::Failure);
     }
     let by = opts.by.clone().or_else(default_reviewer).ok_or_else(|| {
         Error::usage("who reviewed it? pass --by NAME").help("or set git config user.name")

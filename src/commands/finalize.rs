@@ -39,6 +39,10 @@ pub struct FinalizeOpts {
     pub strict: bool,
     /// `YYYY-MM-DD` recorded as the execution date; today when absent.
     pub date: Option<String>,
+    /// Skip the no-drift proof on the throwaway database (with a warning):
+    /// for machines without PostgreSQL binaries and for `--no-execute` runs
+    /// that must be instant.
+    pub no_proof: bool,
 }
 
 /// Where the migration is committed.
@@ -72,6 +76,24 @@ pub fn run(
         return Ok(ExitStatus::Success);
     }
     let sum = m.checksum();
+    let unwritten = m
+        .header
+        .as_ref()
+        .map(header::unwritten_prose)
+        .unwrap_or_default();
+    if !unwritten.is_empty() {
+        let d = Diagnostic::error(
+            "header-placeholder",
+            format!(
+                "{} still hold(s) the template placeholder",
+                unwritten.join(", ")
+            ),
+        )
+        .file(&display)
+        .help("a finalized migration is the record of the change: describe it first");
+        let _ = write!(out, "{}", report::render_human(&[d]));
+        return Ok(ExitStatus::Failure);
+    }
     if let Some(failure) = review_gate(ws, &m, &sum) {
         let _ = write!(out, "{}", report::render_human(&[failure]));
         return Ok(ExitStatus::Failure);
@@ -106,16 +128,20 @@ pub fn run(
     }
 
     // 2. The proof, on a throwaway database.
-    let proof = prove(
-        ws,
-        &schema.files,
-        &new_files,
-        &m,
-        &statements,
-        &sum,
-        opts.strict,
-        err,
-    )?;
+    let proof = if opts.no_proof {
+        Proof::Skipped("--no-proof was given".into())
+    } else {
+        prove(
+            ws,
+            &schema.files,
+            &new_files,
+            &m,
+            &statements,
+            &sum,
+            opts.strict,
+            err,
+        )?
+    };
     match &proof {
         Proof::Drift(diffs) => {
             let mut d: Vec<Diagnostic> = patched.unmapped.clone();
@@ -362,53 +388,70 @@ fn prove(
     let prelude = &ws.config.database.prelude;
     let exclude = catalog::default_exclusions(&ws.config.database.tracking_schema);
     emb.create_database("tp_before", None)?;
-    let mut before = emb.connect("tp_before")?;
-    replay::apply_prelude(&mut before, prelude)?;
-    let _ = writeln!(err, "replaying current_schema ({} files)", old.len());
-    if let Err(f) = replay::replay(&mut before, old) {
-        let e: Error = f.into();
-        if strict {
-            return Err(e);
-        }
-        return Ok(Proof::Skipped(format!(
-            "current_schema does not replay on an empty database: {e}; the migration was not tried against it"
-        )));
-    }
-    let _ = writeln!(err, "executing the migration on the throwaway database");
+    emb.create_database("tp_after", None)?;
     let version = m.entry.version();
     let title = m.title();
-    let tm = tracking_migration(&m.entry.display, &version, &title, sum, statements);
-    let tracker = tracking::Tracker::from_config(&ws.config.database);
-    tracker
-        .execute_migration(
-            &mut before,
-            &tm,
-            &tracking::ExecOptions::from_config(&ws.config.database, false),
+    let _ = writeln!(
+        err,
+        "replaying current_schema ({} files) and running the migration; replaying the patched files alongside",
+        old.len()
+    );
+    // The two replays are independent: run them on two connections at
+    // once (the server works on both in parallel).
+    let (before, after) = std::thread::scope(|scope| {
+        let before = scope.spawn(|| -> Result<Result<postgres::Client, Proof>> {
+            let mut c = emb.connect("tp_before")?;
+            replay::apply_prelude(&mut c, prelude)?;
+            if let Err(f) = replay::replay(&mut c, old) {
+                let e: Error = f.into();
+                if strict {
+                    return Err(e);
+                }
+                return Ok(Err(Proof::Skipped(format!(
+                    "current_schema does not replay on an empty database: {e}; the migration was not tried against it"
+                ))));
+            }
+            let tm = tracking_migration(&m.entry.display, &version, &title, sum, statements);
+            tracking::Tracker::from_config(&ws.config.database)
+                .execute_migration(&mut c, &tm, &tracking::ExecOptions::from_config(&ws.config.database, false))
+                .map_err(|f| {
+                    let e: Error = f.into();
+                    let d = e.diagnostic().clone();
+                    Error::from(Diagnostic {
+                        message: format!("the migration fails on the schema it was written for: {}", d.message),
+                        ..d
+                    })
+                })?;
+            Ok(Ok(c))
+        });
+        let after = scope.spawn(|| -> Result<postgres::Client> {
+            let mut c = emb.connect("tp_after")?;
+            replay::apply_prelude(&mut c, prelude)?;
+            replay::replay(&mut c, new).map_err(|f| {
+                let e: Error = f.into();
+                let d = e.diagnostic().clone();
+                Error::from(Diagnostic {
+                    message: format!("the patched current_schema does not replay: {}", d.message),
+                    help: Some(
+                        "touchpoint placed an object before something it needs; move it by hand in current_schema and finalize again"
+                            .into(),
+                    ),
+                    ..d
+                })
+            })?;
+            Ok(c)
+        });
+        let panicked = || Error::new("internal", "a replay thread panicked");
+        (
+            before.join().unwrap_or_else(|_| Err(panicked())),
+            after.join().unwrap_or_else(|_| Err(panicked())),
         )
-        .map_err(|f| {
-            let e: Error = f.into();
-            let d = e.diagnostic().clone();
-            Error::from(Diagnostic {
-                message: format!(
-                    "the migration fails on the schema it was written for: {}",
-                    d.message
-                ),
-                ..d
-            })
-        })?;
-    emb.create_database("tp_after", None)?;
-    let mut after = emb.connect("tp_after")?;
-    replay::apply_prelude(&mut after, prelude)?;
-    let _ = writeln!(err, "replaying the patched current_schema");
-    if let Err(f) = replay::replay(&mut after, new) {
-        let e: Error = f.into();
-        let d = e.diagnostic().clone();
-        return Err(Error::from(Diagnostic {
-            message: format!("the patched current_schema does not replay: {}", d.message),
-            help: Some("touchpoint placed an object before something it needs; move it by hand in current_schema and finalize again".into()),
-            ..d
-        }));
-    }
+    });
+    let mut before = match before? {
+        Ok(c) => c,
+        Err(skipped) => return Ok(skipped),
+    };
+    let mut after = after?;
     let _ = writeln!(err, "comparing catalogs");
     let a = catalog::introspect(&mut before, &exclude)?;
     let b = catalog::introspect(&mut after, &exclude)?;
@@ -445,7 +488,7 @@ fn tracking_migration<'a>(
 }
 
 /// `user@host`, computed once.
-fn applied_by_static() -> &'static str {
+pub(crate) fn applied_by_static() -> &'static str {
     static BY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     BY.get_or_init(|| {
         let user = std::env::var("USER")
@@ -490,7 +533,7 @@ fn execute_on(
 }
 
 /// Renamed columns, so the docs keep their prose under the new name.
-fn renames(m: &SqlFile) -> Vec<(String, String, String)> {
+pub(crate) fn renames(m: &SqlFile) -> Vec<(String, String, String)> {
     m.statements
         .iter()
         .filter_map(|s| match &s.node {

@@ -57,13 +57,17 @@ pub fn run(
                 let h = header::parse(&f.text);
                 let is_migration =
                     abs.starts_with(&history) || h.as_ref().is_some_and(|h| h.title().is_some());
-                let a = schema
+                // A finalized migration is already part of current_schema:
+                // the schema-aware rules judge drafts against it, not history.
+                let finalized = h
                     .as_ref()
-                    .map(|s| analysis::analyze(s, &f, &docs, &|p| ws.display(p), 0));
+                    .is_some_and(|h| h.state() == crate::header::State::Finalized);
+                let schema = if finalized { None } else { schema.as_ref() };
+                let a = schema.map(|s| analysis::analyze(s, &f, &docs, &|p| ws.display(p), 0));
                 let cx = Context {
                     file: &f,
                     header: h.as_ref(),
-                    schema: schema.as_ref(),
+                    schema,
                     analysis: a.as_ref(),
                     is_migration,
                 };

@@ -19,12 +19,15 @@ impl ExitStatus {
     }
 }
 
+pub mod apply;
 pub mod approve;
 pub mod bridge;
 pub mod check;
+pub mod completions;
 pub mod finalize;
 pub mod init;
 pub mod lint;
 pub mod renumber;
 pub mod research;
+pub mod rollback;
 pub mod status;

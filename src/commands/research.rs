@@ -25,6 +25,10 @@ pub struct ResearchOpts {
     /// `YYYY-MM-DD`; today when absent.
     pub date: Option<String>,
     pub refresh: Option<PathBuf>,
+    /// Prose for the header, so scripted drafts need no editor.
+    pub problem: Option<String>,
+    pub solution: Option<String>,
+    pub strategy: Option<String>,
 }
 
 const NO_SQL: &str =
@@ -133,6 +137,13 @@ fn create(
             opts.issue.as_deref().unwrap_or("none"),
         );
         vars.sql = body.trim_end().to_string();
+        let lines = |t: &Option<String>, default: Vec<String>| {
+            t.as_ref()
+                .map_or(default, |t| t.lines().map(str::to_string).collect())
+        };
+        vars.problem = lines(&opts.problem, vec![header::PROBLEM_PLACEHOLDER.into()]);
+        vars.solution = lines(&opts.solution, vec![header::SOLUTION_PLACEHOLDER.into()]);
+        vars.strategy = lines(&opts.strategy, vars.strategy.clone());
         rendered = header::render(&template, &template_path, &vars)?;
         let parsed = sql::parse(&display, rendered.clone()).map_err(|e| {
             Error::new(
@@ -254,6 +265,51 @@ fn humanize(slug: &str) -> String {
     }
 }
 
+/// A first strategy from the lock analysis, for the author to adjust.
+fn strategy(a: &Analysis) -> Vec<String> {
+    let mut out = vec![if a.needs_no_transaction {
+        "Runs through touchpoint finalize; statements that cannot run inside a transaction run on their own.".to_string()
+    } else {
+        "Runs in one transaction through touchpoint finalize (all or nothing).".to_string()
+    }];
+    let rewrites: Vec<String> = a
+        .statements
+        .iter()
+        .flat_map(|s| {
+            s.locks
+                .iter()
+                .filter(|l| l.rewrite)
+                .flat_map(|l| l.tables.iter().map(|t| t.to_string()))
+        })
+        .collect();
+    let scans: Vec<String> = a
+        .statements
+        .iter()
+        .flat_map(|s| {
+            s.locks
+                .iter()
+                .filter(|l| l.scan && !l.rewrite)
+                .flat_map(|l| l.tables.iter().map(|t| t.to_string()))
+        })
+        .collect();
+    if rewrites.is_empty() && scans.is_empty() {
+        out.push("No table is rewritten or scanned: locks are held only briefly.".into());
+    }
+    if !rewrites.is_empty() {
+        out.push(format!(
+            "Rewrites {}: schedule it for low traffic and expect the lock for the whole rewrite.",
+            rewrites.join(", ")
+        ));
+    }
+    if !scans.is_empty() {
+        out.push(format!(
+            "Scans {} under its lock: its duration grows with the table.",
+            scans.join(", ")
+        ));
+    }
+    out
+}
+
 /// Template values from an analysis.
 pub fn vars_for(a: &Analysis, title: &str, date: &str, issue: &str) -> Vars {
     let mut verification = vec![header::GENERATED_MARKER.to_string()];
@@ -270,6 +326,9 @@ pub fn vars_for(a: &Analysis, title: &str, date: &str, issue: &str) -> Vars {
         title: title.to_string(),
         date: date.to_string(),
         issue: issue.to_string(),
+        problem: Vec::new(),
+        solution: Vec::new(),
+        strategy: strategy(a),
         affected_tables: a.affected_tables.iter().map(ToString::to_string).collect(),
         schema_files: a
             .schema_files

@@ -188,6 +188,30 @@ fn replay_file(client: &mut Client, file: &SqlFile) -> Result<(), ReplayFailure>
     items.extend(file.metas.iter().map(|m| (m.span.start, Item::Meta(m))));
     items.sort_by_key(|(start, _)| *start);
 
+    // Fast path: the whole file in one round trip. A multi-statement
+    // query runs as one implicit transaction, so a failure leaves nothing
+    // behind and the statement-by-statement pass below finds the culprit
+    // (and runs what cannot share a transaction, such as CREATE INDEX
+    // CONCURRENTLY, on its own).
+    let all_harmless = file
+        .metas
+        .iter()
+        .all(|m| meta_is_harmless(m.span.text(&file.text)));
+    if all_harmless {
+        let joined: String = items
+            .iter()
+            .filter_map(|(_, i)| match i {
+                Item::Stmt(s) => Some(format!("{};\n", s.text(&file.text))),
+                Item::Meta(_) => None,
+            })
+            .collect();
+        if joined.is_empty() || client.batch_execute(&joined).is_ok() {
+            return Ok(());
+        }
+        // A BEGIN inside the file may have left a transaction open.
+        let _ = client.batch_execute("ROLLBACK");
+    }
+
     for (_, item) in items {
         match item {
             Item::Meta(m) => {

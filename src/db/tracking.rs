@@ -361,79 +361,37 @@ impl Tracker {
         m: &Migration,
         opts: &ExecOptions,
     ) -> std::result::Result<ExecOutcome, ExecFailure> {
-        if self.exists(client)? {
-            if let Some(row) = self.lookup(client, m.version)? {
-                if row.checksum == m.checksum {
-                    return Ok(ExecOutcome::AlreadyApplied(Box::new(row)));
-                }
-                return Err(ExecFailure::Divergent {
-                    file: m.file.to_path_buf(),
-                    checksum: m.checksum.to_string(),
-                    recorded: Box::new(row),
-                });
-            }
+        if let Some(done) = self.applied_check(client, m)? {
+            return Ok(done);
         }
         if !opts.dry_run {
             self.ensure(client)?;
         }
-        let steps = plan(m.statements, server_version_num(client)?);
-        if let Some((step, reason)) = steps.iter().find_map(|s| match &s.kind {
-            StepKind::Reject(r) => Some((s, r)),
-            _ => None,
-        }) {
-            return Err(ExecFailure::Statement(Box::new(StatementFailure {
-                file: m.file.to_path_buf(),
-                line: step.stmt.line,
-                column: Some(step.stmt.column),
-                statement: replay::first_line(&step.stmt.sql),
-                message: reason.clone(),
-                sqlstate: None,
-                committed_before: false,
-                recorded: false,
-            })));
+        self.run(client, m, opts, Flow::Own, Mode::Apply)
+            .map(ExecOutcome::Applied)
+    }
+
+    /// `AlreadyApplied` when the version is applied with the same checksum,
+    /// `Divergent` when with another one, `None` when it is not applied.
+    fn applied_check(
+        &self,
+        client: &mut impl GenericClient,
+        m: &Migration,
+    ) -> std::result::Result<Option<ExecOutcome>, ExecFailure> {
+        if !self.exists(client)? {
+            return Ok(None);
         }
-        let (segments, notes) = segments(&steps, opts.dry_run);
-        let mut run = Run {
-            tracker: self,
-            m,
-            opts,
-            started: Instant::now(),
-            executed: 0,
-            committed: false,
-        };
-        let last = segments.len() - 1;
-        for (i, seg) in segments.iter().enumerate() {
-            let outcome = match seg {
-                Segment::Alone(step) => run.alone(client, step),
-                Segment::Transaction(steps) => run.transaction(client, steps, i == last),
-            };
-            match outcome {
-                Ok(Some(id)) => {
-                    return Ok(ExecOutcome::Applied(Execution {
-                        id: Some(id),
-                        dry_run: false,
-                        execution_time_ms: run.elapsed_ms(),
-                        statements: run.executed,
-                        transactions: segments
-                            .iter()
-                            .filter(|s| matches!(s, Segment::Transaction(_)))
-                            .count(),
-                        notes,
-                    }))
-                }
-                Ok(None) => {}
-                Err(StepError::Statement(step, e)) => return Err(run.fail(client, step, &e)),
-                Err(StepError::Other(e)) => return Err(e),
+        match self.lookup(client, m.version)? {
+            Some(row) if row.checksum == m.checksum => {
+                Ok(Some(ExecOutcome::AlreadyApplied(Box::new(row))))
             }
+            Some(row) => Err(ExecFailure::Divergent {
+                file: m.file.to_path_buf(),
+                checksum: m.checksum.to_string(),
+                recorded: Box::new(row),
+            }),
+            None => Ok(None),
         }
-        Ok(ExecOutcome::Applied(Execution {
-            id: None,
-            dry_run: true,
-            execution_time_ms: run.elapsed_ms(),
-            statements: run.executed,
-            transactions: 1,
-            notes,
-        }))
     }
 
     /// `execute_migration` with everything rolled back and nothing recorded.
@@ -449,6 +407,305 @@ impl Tracker {
         };
         self.execute_migration(client, m, &opts)
     }
+
+    /// Run several migrations in order, stopping at the first failure; every
+    /// one is recorded with its own `batch` and `applied_by`. `progress` is
+    /// called after each migration, with its index in `ms`.
+    ///
+    /// By default each migration is its own unit of work, exactly as
+    /// `execute_migration` runs it: a failure leaves the earlier ones
+    /// committed. With `single_transaction` all of them run in one
+    /// transaction (each under a savepoint): a failure rolls back the whole
+    /// batch and only the failure is recorded, afterwards. Statements that
+    /// cannot run in a transaction block are refused in that mode before
+    /// anything runs. A dry run (`opts.dry_run`) always takes the
+    /// single-transaction path and rolls it back at the end, so that each
+    /// migration is tried on the schema the earlier ones produced.
+    pub fn execute_batch(
+        &self,
+        client: &mut Client,
+        ms: &[Migration],
+        opts: &ExecOptions,
+        single_transaction: bool,
+        progress: &mut dyn FnMut(usize, &std::result::Result<ExecOutcome, ExecFailure>),
+    ) -> Batch {
+        let mut batch = Batch::default();
+        if !single_transaction && !opts.dry_run {
+            for (i, m) in ms.iter().enumerate() {
+                let r = self.execute_migration(client, m, opts);
+                progress(i, &r);
+                match r {
+                    Ok(o) => batch.done.push(o),
+                    Err(f) => {
+                        batch.failure = Some((i, f));
+                        break;
+                    }
+                }
+            }
+            return batch;
+        }
+        let started = Instant::now();
+        let result = self.nested_batch(client, ms, opts, progress, &mut batch);
+        if let Err(f) = result {
+            batch.failure.get_or_insert((batch.done.len(), f));
+        }
+        batch.rolled_back = opts.dry_run || batch.failure.is_some();
+        // The failure row is written only now, after the rollback, or it
+        // would have been rolled back with everything else.
+        if !opts.dry_run {
+            if let Some((i, ExecFailure::Statement(f))) = &mut batch.failure {
+                let m = &ms[*i];
+                let rec = Record {
+                    version: m.version.to_string(),
+                    name: m.name.to_string(),
+                    checksum: m.checksum.to_string(),
+                    execution_time_ms: Some(started.elapsed().as_millis() as i64),
+                    applied_by: Some(m.applied_by.to_string()),
+                    success: false,
+                    error: Some(failure_text(f)),
+                    batch: m.batch,
+                    baseline: false,
+                };
+                f.recorded = self.record_failure(client, &rec);
+            }
+        }
+        batch
+    }
+
+    /// The single-transaction path of `execute_batch`. Commits only when
+    /// every migration succeeded and this is not a dry run.
+    fn nested_batch(
+        &self,
+        client: &mut Client,
+        ms: &[Migration],
+        opts: &ExecOptions,
+        progress: &mut dyn FnMut(usize, &std::result::Result<ExecOutcome, ExecFailure>),
+        batch: &mut Batch,
+    ) -> std::result::Result<(), ExecFailure> {
+        let mut tx = client
+            .transaction()
+            .map_err(|e| query_error("starting the batch's transaction", &e))?;
+        // Rolled back with the rest in a dry run; needed for the rows the
+        // migrations write inside it.
+        self.ensure(&mut tx)?;
+        for (i, m) in ms.iter().enumerate() {
+            let r = match self.applied_check(&mut tx, m) {
+                Ok(Some(done)) => Ok(done),
+                Ok(None) => self
+                    .run(&mut tx, m, opts, Flow::Nested, Mode::Apply)
+                    .map(|mut ex| {
+                        if opts.dry_run {
+                            // The row it wrote goes with the rollback.
+                            ex.id = None;
+                            ex.dry_run = true;
+                        }
+                        ExecOutcome::Applied(ex)
+                    }),
+                Err(f) => Err(f),
+            };
+            progress(i, &r);
+            match r {
+                Ok(o) => batch.done.push(o),
+                Err(f) => {
+                    batch.failure = Some((i, f));
+                    // Dropping `tx` rolls the whole batch back.
+                    return Ok(());
+                }
+            }
+        }
+        if opts.dry_run {
+            tx.rollback()
+                .map_err(|e| query_error("rolling back the dry run", &e))?;
+        } else {
+            tx.commit()
+                .map_err(|e| query_error("committing the batch", &e))?;
+        }
+        Ok(())
+    }
+
+    fn record_failure(&self, client: &mut Client, rec: &Record) -> bool {
+        // The batch's rollback may have taken a just-created table with it.
+        if self.ensure(client).is_err() {
+            return false;
+        }
+        let recorded = client.transaction().ok().and_then(|mut tx| {
+            self.record(&mut tx, rec).ok()?;
+            tx.commit().ok()
+        });
+        recorded.is_some()
+    }
+
+    /// Run a migration's rollback script (`m.statements`) and mark its
+    /// applied row reverted, by `m.applied_by`, in the same transaction:
+    /// the script and the mark commit together or not at all. The version
+    /// must be applied with `m.checksum` (the migration's, not the
+    /// script's): a migration whose file changed since it ran is refused
+    /// as `Divergent`. Nothing is recorded on failure: the database is as
+    /// it was. With `opts.dry_run` everything is rolled back. Take the
+    /// advisory lock around it.
+    pub fn revert_migration(
+        &self,
+        client: &mut Client,
+        m: &Migration,
+        opts: &ExecOptions,
+    ) -> std::result::Result<RevertOutcome, ExecFailure> {
+        let row = if self.exists(client)? {
+            self.lookup(client, m.version)?
+        } else {
+            None
+        };
+        let Some(row) = row else {
+            // Reverted already (an earlier run died before it wrote the
+            // files, or another workspace did it): say so, run nothing.
+            let reverted = self
+                .history(client)?
+                .into_iter()
+                .rev()
+                .find(|r| r.version == m.version && r.success);
+            return match reverted {
+                Some(r) if r.reverted_at.is_some() => Ok(RevertOutcome::AlreadyReverted(Box::new(r))),
+                _ => Err(ExecFailure::Database(
+                    Error::new(
+                        "not-applied",
+                        format!("migration {} is not applied on this database: there is nothing to roll back", m.version),
+                    )
+                    .file(m.file)
+                    .help("check the target with `touchpoint status --database-url URL`; a migration applied outside touchpoint can be recorded with `touchpoint apply --baseline NN`"),
+                )),
+            };
+        };
+        if row.checksum != m.checksum {
+            return Err(ExecFailure::Divergent {
+                file: m.file.to_path_buf(),
+                checksum: m.checksum.to_string(),
+                recorded: Box::new(row),
+            });
+        }
+        self.run(client, m, opts, Flow::Own, Mode::Revert { row_id: row.id })
+            .map(RevertOutcome::Reverted)
+    }
+
+    /// The execution engine shared by apply, dry run, batch and revert.
+    fn run<C: GenericClient>(
+        &self,
+        client: &mut C,
+        m: &Migration,
+        opts: &ExecOptions,
+        flow: Flow,
+        mode: Mode,
+    ) -> std::result::Result<Execution, ExecFailure> {
+        let steps = plan(m.statements, server_version_num(client)?);
+        let nested_real = flow == Flow::Nested && !opts.dry_run;
+        if let Some((step, reason)) = steps.iter().find_map(|s| match &s.kind {
+            StepKind::Reject(r) => Some((s, r.clone())),
+            StepKind::Outside(what) if nested_real => Some((
+                s,
+                format!("{what} cannot run inside a transaction block, and --single-transaction runs the whole batch in one: apply without --single-transaction"),
+            )),
+            _ => None,
+        }) {
+            return Err(ExecFailure::Statement(Box::new(StatementFailure {
+                file: m.file.to_path_buf(),
+                line: step.stmt.line,
+                column: Some(step.stmt.column),
+                statement: replay::first_line(&step.stmt.sql),
+                message: reason,
+                sqlstate: None,
+                committed_before: false,
+                recorded: false,
+            })));
+        }
+        // Inside a caller's transaction nothing can run on its own; a real
+        // nested run has refused such statements above.
+        let (segments, notes) = segments(&steps, opts.dry_run || flow == Flow::Nested);
+        let mut run = Run {
+            tracker: self,
+            m,
+            opts,
+            mode,
+            rollback_each: opts.dry_run && flow == Flow::Own,
+            record_failures: flow == Flow::Own && !opts.dry_run && mode == Mode::Apply,
+            started: Instant::now(),
+            executed: 0,
+            committed: false,
+        };
+        let last = segments.len() - 1;
+        for (i, seg) in segments.iter().enumerate() {
+            let outcome = match seg {
+                Segment::Alone(step) => run.alone(client, step),
+                Segment::Transaction(steps) => run.transaction(client, steps, i == last),
+            };
+            match outcome {
+                Ok(Some(id)) => {
+                    return Ok(Execution {
+                        id: Some(id),
+                        dry_run: false,
+                        execution_time_ms: run.elapsed_ms(),
+                        statements: run.executed,
+                        transactions: segments
+                            .iter()
+                            .filter(|s| matches!(s, Segment::Transaction(_)))
+                            .count(),
+                        notes,
+                    })
+                }
+                Ok(None) => {}
+                Err(StepError::Statement(step, e)) => return Err(run.fail(client, step, &e)),
+                Err(StepError::Other(e)) => return Err(e),
+            }
+        }
+        Ok(Execution {
+            id: None,
+            dry_run: true,
+            execution_time_ms: run.elapsed_ms(),
+            statements: run.executed,
+            transactions: 1,
+            notes,
+        })
+    }
+}
+
+/// Whether `run` owns its transactions or works inside the caller's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Own,
+    /// Inside an open transaction: each "transaction" is a savepoint.
+    Nested,
+}
+
+/// What the final transaction writes to the tracking table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// A new row for the migration.
+    Apply,
+    /// The applied row `row_id` marked reverted.
+    Revert { row_id: i64 },
+}
+
+/// What `execute_batch` did.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// One outcome per migration that succeeded, in order.
+    pub done: Vec<ExecOutcome>,
+    /// The migration that failed (its index in the input) and why; the
+    /// ones after it did not run.
+    pub failure: Option<(usize, ExecFailure)>,
+    /// The batch ran in one transaction that was rolled back (a dry run,
+    /// or a failure under `single_transaction`): nothing in `done` stayed.
+    pub rolled_back: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevertOutcome {
+    /// The script ran and the row is marked reverted (`id` is the row's).
+    Reverted(Execution),
+    /// The version's last successful row is reverted already: nothing ran.
+    AlreadyReverted(Box<TrackingRow>),
+}
+
+/// The tracking row's `error` text of a failed statement.
+fn failure_text(f: &StatementFailure) -> String {
+    format!("line {}: {}: {}", f.line, f.statement, f.message)
 }
 
 /// A piece of a migration's execution: a transaction, or one statement
@@ -509,11 +766,17 @@ impl From<ExecFailure> for StepError<'_, '_> {
     }
 }
 
-/// The state of one `execute_migration`.
+/// The state of one `run`.
 struct Run<'r> {
     tracker: &'r Tracker,
     m: &'r Migration<'r>,
     opts: &'r ExecOptions,
+    mode: Mode,
+    /// Roll back every transaction instead of committing (a dry run that
+    /// owns its transactions).
+    rollback_each: bool,
+    /// Write a failure row after a failed statement.
+    record_failures: bool,
     started: Instant,
     executed: usize,
     /// Something was committed already: a later failure leaves the
@@ -542,9 +805,9 @@ impl Run<'_> {
 
     /// A statement that cannot run in a transaction block, with the
     /// timeouts set for the session around it.
-    fn alone<'s, 'a>(
+    fn alone<'s, 'a, C: GenericClient>(
         &mut self,
-        client: &mut Client,
+        client: &mut C,
         step: &'s Step<'a>,
     ) -> Result<Option<i64>, StepError<'s, 'a>> {
         set_timeouts(client, self.opts, false)?;
@@ -556,11 +819,12 @@ impl Run<'_> {
         Ok(None)
     }
 
-    /// One transaction; the final one also writes the tracking row and
+    /// One transaction (a savepoint when `client` is a transaction); the
+    /// final one also writes the tracking row (or marks it reverted) and
     /// returns its id. A dry run rolls back instead of committing.
-    fn transaction<'s, 'a>(
+    fn transaction<'s, 'a, C: GenericClient>(
         &mut self,
-        client: &mut Client,
+        client: &mut C,
         steps: &[&'s Step<'a>],
         last: bool,
     ) -> Result<Option<i64>, StepError<'s, 'a>> {
@@ -574,15 +838,33 @@ impl Run<'_> {
                 .map_err(|e| StepError::Statement(step, e))?;
             self.executed += 1;
         }
-        if self.opts.dry_run {
+        if self.rollback_each {
             tx.rollback()
                 .map_err(|e| query_error("rolling back the dry run", &e))?;
             return Ok(None);
         }
-        let id = if last {
-            Some(self.tracker.record(&mut tx, &self.record(true, None))?)
-        } else {
-            None
+        let id = match (last, self.mode) {
+            (false, _) => None,
+            (true, Mode::Apply) => Some(self.tracker.record(&mut tx, &self.record(true, None))?),
+            (true, Mode::Revert { row_id }) => {
+                if !self
+                    .tracker
+                    .mark_reverted(&mut tx, self.m.version, self.m.applied_by)?
+                {
+                    // Someone reverted it between the lookup and now.
+                    return Err(StepError::Other(ExecFailure::Database(
+                        Error::new(
+                            "not-applied",
+                            format!(
+                                "migration {} stopped being applied while its rollback ran",
+                                self.m.version
+                            ),
+                        )
+                        .help("another run reverted it meanwhile; run `touchpoint status`"),
+                    )));
+                }
+                Some(row_id)
+            }
         };
         tx.commit()
             .map_err(|e| query_error("committing the migration", &e))?;
@@ -592,7 +874,12 @@ impl Run<'_> {
 
     /// Describe a failed statement and record the attempt, after the
     /// rollback, in a transaction of its own.
-    fn fail(&self, client: &mut Client, step: &Step, e: &postgres::Error) -> ExecFailure {
+    fn fail<C: GenericClient>(
+        &self,
+        client: &mut C,
+        step: &Step,
+        e: &postgres::Error,
+    ) -> ExecFailure {
         let db = e.as_db_error();
         let (line, column) = match db.and_then(|d| d.position()) {
             Some(ErrorPosition::Original(p)) => super::position_in(
@@ -613,14 +900,8 @@ impl Run<'_> {
             committed_before: self.committed,
             recorded: false,
         };
-        if !self.opts.dry_run && !client.is_closed() {
-            let rec = self.record(
-                false,
-                Some(format!(
-                    "line {line}: {}: {}",
-                    failure.statement, failure.message
-                )),
-            );
+        if self.record_failures && !e.is_closed() {
+            let rec = self.record(false, Some(failure_text(&failure)));
             let recorded = client.transaction().ok().and_then(|mut tx| {
                 self.tracker.record(&mut tx, &rec).ok()?;
                 tx.commit().ok()
@@ -1218,6 +1499,115 @@ mod tests {
         assert_eq!(r.unwrap_err().diagnostic().code, "usage");
         t.with_advisory_lock(&mut first, Duration::ZERO, |_| Ok::<_, Error>(()))
             .unwrap();
+    }
+
+    #[test]
+    fn revert_runs_the_script_and_marks_the_row_in_one_transaction() {
+        let mut c = client(&fresh_db());
+        let t = Tracker::new("touchpoint");
+        let up = stmts("create table a (id int);\n");
+        t.execute_migration(&mut c, &migration("01", "abc", &up), &opts(false))
+            .unwrap();
+
+        // A failing script changes nothing and records nothing.
+        let bad = stmts("drop table a;\nselect 1/0;\n");
+        let err = t
+            .revert_migration(&mut c, &migration("01", "abc", &bad), &opts(false))
+            .unwrap_err();
+        assert!(matches!(err, ExecFailure::Statement(ref f) if f.line == 2 && !f.recorded));
+        assert!(table_exists(&mut c, "a"));
+        assert_eq!(t.history(&mut c).unwrap().len(), 1);
+
+        // The file changed since it ran: refused.
+        let down = stmts("drop table a;\n");
+        let err = t
+            .revert_migration(&mut c, &migration("01", "xyz", &down), &opts(false))
+            .unwrap_err();
+        assert!(matches!(err, ExecFailure::Divergent { .. }), "{err:?}");
+
+        // Dry run: rolled back, still applied.
+        let out = t
+            .revert_migration(&mut c, &migration("01", "abc", &down), &opts(true))
+            .unwrap();
+        assert!(matches!(out, RevertOutcome::Reverted(ref e) if e.dry_run));
+        assert!(table_exists(&mut c, "a"));
+        assert!(t.lookup(&mut c, "01").unwrap().is_some());
+
+        let out = t
+            .revert_migration(&mut c, &migration("01", "abc", &down), &opts(false))
+            .unwrap();
+        let RevertOutcome::Reverted(ex) = out else {
+            panic!("{out:?}")
+        };
+        assert!(!table_exists(&mut c, "a"));
+        let h = t.history(&mut c).unwrap();
+        assert_eq!(Some(h[0].id), ex.id);
+        assert!(h[0].reverted_at.is_some());
+        assert_eq!(h[0].reverted_by.as_deref(), Some("tester"));
+
+        // Again: nothing runs, and it says so.
+        let again = t
+            .revert_migration(&mut c, &migration("01", "abc", &down), &opts(false))
+            .unwrap();
+        assert!(
+            matches!(again, RevertOutcome::AlreadyReverted(_)),
+            "{again:?}"
+        );
+        let err = t
+            .revert_migration(&mut c, &migration("02", "abc", &down), &opts(false))
+            .unwrap_err();
+        assert_eq!(Error::from(err).diagnostic().code, "not-applied");
+    }
+
+    #[test]
+    fn single_transaction_batch_is_all_or_nothing() {
+        let mut c = client(&fresh_db());
+        let t = Tracker::new("touchpoint");
+        let one = stmts("create table a (id int);\n");
+        let two = stmts("alter table a add column b int;\n");
+        let three = stmts("select 1/0;\n");
+        let ms = [
+            migration("01", "1", &one),
+            migration("02", "2", &two),
+            migration("03", "3", &three),
+        ];
+        let mut seen = Vec::new();
+        let b = t.execute_batch(&mut c, &ms, &opts(false), true, &mut |i, r| {
+            seen.push((i, r.is_ok()))
+        });
+        assert_eq!(seen, vec![(0, true), (1, true), (2, false)]);
+        assert!(b.rolled_back && b.done.len() == 2);
+        let Some((2, ExecFailure::Statement(f))) = &b.failure else {
+            panic!("{:?}", b.failure)
+        };
+        assert!(f.recorded);
+        assert!(!table_exists(&mut c, "a"));
+        let h = t.history(&mut c).unwrap();
+        assert_eq!(h.len(), 1);
+        assert!(!h[0].success && h[0].version == "03");
+
+        // A dry run sees what the earlier migrations did, then rolls back.
+        let b = t.execute_batch(&mut c, &ms[..2], &opts(true), false, &mut |_, _| {});
+        assert!(b.failure.is_none() && b.rolled_back);
+        assert!(matches!(&b.done[1], ExecOutcome::Applied(e) if e.dry_run && e.id.is_none()));
+        assert!(!table_exists(&mut c, "a"));
+        assert_eq!(t.history(&mut c).unwrap().len(), 1);
+
+        // CONCURRENTLY cannot be in a single transaction: refused before it runs.
+        let conc = stmts("create index concurrently a_b on a (b);\n");
+        let ms2 = [migration("01", "1", &one), migration("04", "4", &conc)];
+        let b = t.execute_batch(&mut c, &ms2, &opts(false), true, &mut |_, _| {});
+        let Some((1, ExecFailure::Statement(f))) = &b.failure else {
+            panic!("{:?}", b.failure)
+        };
+        assert!(f.message.contains("--single-transaction"), "{}", f.message);
+        assert!(!table_exists(&mut c, "a"));
+
+        // Without it, each migration commits on its own.
+        let b = t.execute_batch(&mut c, &ms, &opts(false), false, &mut |_, _| {});
+        assert!(!b.rolled_back && b.done.len() == 2);
+        assert!(table_exists(&mut c, "a"));
+        assert_eq!(t.applied(&mut c).unwrap().len(), 2);
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! tables as a whole, indexes, functions, triggers, policies, views, types,
 //! comments, grants, extensions.
 
-use super::table::find_keyword;
 use super::text as tx;
 use super::{Edit, Patcher, Rank};
 use crate::ast::{self, QualName};
@@ -310,7 +309,7 @@ impl Patcher<'_> {
                     .tables
                     .iter()
                     .filter(|x| prefix.len() > 2 && x.name.name.split('_').next() == Some(prefix))
-                    .filter_map(|x| self.table_anchor(model, &x.name, Rank::Grant))
+                    .filter_map(|x| self.table_anchor(model, &x.name, Rank::Trigger))
                     .max();
                 near.unwrap_or_else(|| {
                     let last = model.files.len().saturating_sub(1);
@@ -330,14 +329,14 @@ impl Patcher<'_> {
     }
 
     /// After every statement of the relations the statement reads or
-    /// references (tables with their indexes, policies ...; views).
+    /// references (tables with their indexes and triggers; views).
     fn after_relations(&self, model: &Schema, node: &NodeEnum) -> Result<(usize, usize), String> {
         let mut best: Option<(usize, usize)> = None;
         for (n, _, _, _) in node.nodes() {
             if let pg_query::NodeRef::RangeVar(rv) = n {
                 let q = QualName::new(&rv.schemaname, &rv.relname);
                 let at = self
-                    .table_anchor(model, &q, Rank::Grant)
+                    .table_anchor(model, &q, Rank::Trigger)
                     .or_else(|| model.view(&q).map(|v| (v.site.file, v.site.span.end)));
                 if let Some(at) = at {
                     if best.is_none_or(|b| at > b) {
@@ -359,7 +358,7 @@ impl Patcher<'_> {
                     if let Some(NodeEnum::Constraint(k)) = &k.node {
                         if let Some(p) = &k.pktable {
                             let q = QualName::new(&p.schemaname, &p.relname);
-                            if let Some(at) = self.table_anchor(model, &q, Rank::Grant) {
+                            if let Some(at) = self.table_anchor(model, &q, Rank::Trigger) {
                                 if best.is_none_or(|b| at > b) {
                                     best = Some(at);
                                 }
@@ -609,187 +608,76 @@ impl Patcher<'_> {
     }
 
     fn drop(&self, model: &Schema, d: &protobuf::DropStmt) -> R {
-        use ObjectType as O;
-        let kind = O::try_from(d.remove_type).unwrap_or(O::Undefined);
+        use crate::schema::Dropped;
         let mut edits = Vec::new();
-        let missing = |what: String| {
-            if d.missing_ok {
-                Ok(())
-            } else {
-                Err(format!("{what} is not in current_schema"))
+        for target in crate::schema::drop_targets(d) {
+            let label = target.label();
+            if let Dropped::Other(kind) = &target {
+                return Err(format!("DROP {kind} is not patched statically"));
             }
-        };
-        for o in &d.objects {
-            let Some(obj) = &o.node else { continue };
-            match (kind, obj) {
-                (O::ObjectTable, NodeEnum::List(l)) => {
-                    let t = ast::qual_from_list(&l.items);
-                    let Some(table) = model.table(&t) else {
-                        missing(format!("table {t}"))?;
-                        continue;
-                    };
-                    let mut sites: Vec<Site> = vec![table.site.clone()];
-                    sites.extend(
-                        table
-                            .alter_sites
-                            .iter()
-                            .filter(|s| s.span != table.site.span)
-                            .cloned(),
-                    );
-                    sites.extend(table.rls_sites.iter().cloned());
-                    sites.extend(table.comment_site.iter().cloned());
-                    sites.extend(table.columns.iter().filter_map(|c| c.comment_site.clone()));
-                    sites.extend(
-                        model
-                            .indexes
-                            .iter()
-                            .filter(|i| i.table == t)
-                            .map(|i| i.site.clone()),
-                    );
-                    sites.extend(
-                        model
-                            .triggers
-                            .iter()
-                            .filter(|x| x.table == t)
-                            .map(|x| x.site.clone()),
-                    );
-                    sites.extend(
-                        model
-                            .policies
-                            .iter()
-                            .filter(|x| x.table == t)
-                            .map(|x| x.site.clone()),
-                    );
-                    let name = t.to_string();
-                    sites.extend(
-                        model
-                            .grants
-                            .iter()
-                            .filter(|g| g.objects == [name.clone()])
-                            .map(|g| g.site.clone()),
-                    );
-                    sites.sort_by_key(|s| (s.file, s.span.start));
-                    sites.dedup_by(|a, b| a.file == b.file && a.span == b.span);
-                    for (i, s) in sites.iter().enumerate() {
-                        let mut e = self.remove_statement(
-                            s,
-                            format!("Dropped table {t} and its indexes, triggers, policies"),
-                        );
-                        if i > 0 {
-                            e.anchor = None;
-                        }
-                        edits.push(e);
-                    }
+            let mut sites = model.sites_of(&target);
+            if sites.is_empty() {
+                if d.missing_ok {
+                    continue;
                 }
-                (O::ObjectIndex, NodeEnum::List(l)) => {
-                    let q = ast::qual_from_list(&l.items);
-                    match model.index(&q) {
-                        Some(i) => edits.push(
-                            self.remove_statement(&i.site, format!("Dropped index {}", i.name)),
-                        ),
-                        None => missing(format!("index {q}"))?,
-                    }
-                }
-                (O::ObjectView | O::ObjectMatview, NodeEnum::List(l)) => {
-                    let q = ast::qual_from_list(&l.items);
-                    match model.view(&q) {
-                        Some(v) => {
-                            edits.push(self.remove_statement(&v.site, format!("Dropped view {q}")))
-                        }
-                        None => missing(format!("view {q}"))?,
-                    }
-                }
-                (
-                    O::ObjectFunction | O::ObjectProcedure | O::ObjectRoutine,
-                    NodeEnum::ObjectWithArgs(f),
-                ) => {
-                    let q = ast::qual_from_list(&f.objname);
-                    let args: Vec<String> = f
-                        .objargs
+                return Err(format!("{label} is not in current_schema"));
+            }
+            // PostgreSQL drops a table's indexes, triggers, policies,
+            // comments and grants with it; the text must lose them too.
+            if let Dropped::Table(t) = &target {
+                let table = model.table(t).ok_or("table not found")?;
+                sites.extend(
+                    table
+                        .alter_sites
                         .iter()
-                        .filter_map(|a| match &a.node {
-                            Some(NodeEnum::TypeName(t)) => Some(ast::type_name(t)),
-                            _ => None,
-                        })
-                        .collect();
-                    let found: Vec<_> = model
-                        .functions
+                        .filter(|s| s.span != table.site.span)
+                        .cloned(),
+                );
+                sites.extend(table.rls_sites.iter().cloned());
+                sites.extend(table.comment_site.iter().cloned());
+                sites.extend(table.columns.iter().filter_map(|c| c.comment_site.clone()));
+                sites.extend(
+                    model
+                        .indexes
                         .iter()
-                        .filter(|x| x.name == q && (f.args_unspecified || x.args == args))
-                        .collect();
-                    if found.is_empty() {
-                        missing(format!("function {q}"))?;
-                    }
-                    for func in found {
-                        edits.push(self.remove_statement(
-                            &func.site,
-                            format!("Dropped function {}", func.signature()),
-                        ));
-                        for s in &func.alter_sites {
-                            edits.push(self.remove_statement(
-                                s,
-                                format!("Dropped earlier definition of {}", func.signature()),
-                            ));
-                        }
-                    }
+                        .filter(|i| i.table == *t)
+                        .map(|i| i.site.clone()),
+                );
+                sites.extend(
+                    model
+                        .triggers
+                        .iter()
+                        .filter(|x| x.table == *t)
+                        .map(|x| x.site.clone()),
+                );
+                sites.extend(
+                    model
+                        .policies
+                        .iter()
+                        .filter(|x| x.table == *t)
+                        .map(|x| x.site.clone()),
+                );
+                let name = t.to_string();
+                sites.extend(
+                    model
+                        .grants
+                        .iter()
+                        .filter(|g| g.objects == [name.clone()])
+                        .map(|g| g.site.clone()),
+                );
+            }
+            sites.sort_by_key(|s| (s.file, s.span.start));
+            sites.dedup_by(|a, b| a.file == b.file && a.span == b.span);
+            for (i, s) in sites.iter().enumerate() {
+                let mut e = self.remove_statement(s, format!("Dropped {label}"));
+                if i > 0 {
+                    e.anchor = None;
                 }
-                (O::ObjectTrigger | O::ObjectPolicy, NodeEnum::List(l)) => {
-                    let mut parts = ast::strings(&l.items);
-                    let name = parts.pop().unwrap_or_default();
-                    let t = match parts.as_slice() {
-                        [.., s, t] => QualName::new(s, t),
-                        [t] => QualName::new("", t),
-                        [] => continue,
-                    };
-                    let site = if kind == O::ObjectTrigger {
-                        model
-                            .triggers
-                            .iter()
-                            .find(|x| x.name == name && x.table == t)
-                            .map(|x| x.site.clone())
-                    } else {
-                        model
-                            .policies
-                            .iter()
-                            .find(|x| x.name == name && x.table == t)
-                            .map(|x| x.site.clone())
-                    };
-                    let what = if kind == O::ObjectTrigger {
-                        "trigger"
-                    } else {
-                        "policy"
-                    };
-                    match site {
-                        Some(s) => {
-                            edits.push(self.remove_statement(&s, format!("Dropped {what} {name}")))
-                        }
-                        None => missing(format!("{what} {name} on {t}"))?,
-                    }
-                }
-                (O::ObjectType | O::ObjectDomain, NodeEnum::TypeName(tn)) => {
-                    let q = ast::qual_from_list(&tn.names);
-                    match model.type_def(&q) {
-                        Some(td) => {
-                            edits.push(self.remove_statement(&td.site, format!("Dropped type {q}")))
-                        }
-                        None => missing(format!("type {q}"))?,
-                    }
-                }
-                (O::ObjectExtension, NodeEnum::String(s)) => {
-                    match model.extensions.iter().find(|x| x.name == s.sval) {
-                        Some(x) => edits.push(
-                            self.remove_statement(&x.site, format!("Dropped extension {}", s.sval)),
-                        ),
-                        None => missing(format!("extension {}", s.sval))?,
-                    }
-                }
-                _ => return Err(format!("DROP {kind:?} is not patched statically")),
+                edits.push(e);
             }
         }
-        // One statement may hold several removed objects' sites twice.
         edits.sort_by_key(|e| (e.file, e.start));
         edits.dedup_by(|a, b| a.file == b.file && a.start == b.start);
-        let _ = find_keyword;
         Ok(edits)
     }
 }

@@ -33,6 +33,14 @@ impl Ws {
         Ws { dir }
     }
 
+    /// A copy of `tests/fixtures/NAME`.
+    pub fn fixture(name: &str) -> Ws {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(&repo_root().join("tests/fixtures").join(name), dir.path());
+        std::fs::create_dir_all(dir.path().join("migration_history")).unwrap();
+        Ws { dir }
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
@@ -111,4 +119,49 @@ pub fn run(mut c: Command) -> Output {
 /// 1-based line `n` of a file.
 pub fn line_of(text: &str, n: usize) -> &str {
     text.lines().nth(n - 1).unwrap_or("")
+}
+
+/// One embedded PostgreSQL per test process (a real server started from
+/// the local binaries), one fresh database per test.
+pub mod pg {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::OnceLock;
+    use touchpoint::db::Embedded;
+
+    static SERVER: OnceLock<Embedded> = OnceLock::new();
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+    pub fn server() -> &'static Embedded {
+        SERVER.get_or_init(|| Embedded::start().unwrap_or_else(|e| panic!("embedded server: {e}")))
+    }
+
+    /// A new empty database; its URL.
+    pub fn fresh_db() -> String {
+        let name = format!(
+            "it_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        );
+        server()
+            .create_database(&name, Some("template0"))
+            .expect("create database");
+        server().url(&name)
+    }
+
+    pub fn client(url: &str) -> postgres::Client {
+        touchpoint::db::connect(url).unwrap_or_else(|e| panic!("connect: {e}"))
+    }
+
+    /// A database with the Supabase prelude and the workspace's
+    /// current_schema replayed: the "development database" of a team.
+    pub fn dev_db(root: &std::path::Path) -> String {
+        let url = fresh_db();
+        let ws = touchpoint::workspace::Workspace::open(root).unwrap();
+        let schema = touchpoint::schema::Schema::load(&ws).unwrap();
+        let mut c = client(&url);
+        touchpoint::db::replay::apply_prelude(&mut c, "supabase").unwrap();
+        touchpoint::db::replay::replay(&mut c, &schema.files)
+            .unwrap_or_else(|f| panic!("replay: {f}"));
+        url
+    }
 }

@@ -1,0 +1,87 @@
+//! The patcher against a real PostgreSQL: each migration is researched,
+//! approved and finalized on a copy of the sample workspace. finalize only
+//! exits 0 when the patched current_schema, replayed on a fresh database,
+//! has exactly the catalog of the old files plus the migration (tables,
+//! columns, constraints, indexes, policies, functions, triggers, views,
+//! types, comments, grants), so exit 0 is the object-for-object proof.
+
+use crate::common::{run, Ws};
+
+fn finalize_proves(sql: &str) -> Ws {
+    let ws = Ws::sample();
+    ws.write("draft.sql", sql);
+    let out = run(ws.cmd(&[
+        "research",
+        "change",
+        "--sql",
+        "draft.sql",
+        "--problem",
+        "p",
+        "--solution",
+        "s",
+    ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rel = out.stdout.trim().to_string();
+    let out = run(ws.cmd(&["approve", &rel, "--by", "t"]));
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let out = run(ws.cmd(&["finalize", &rel]));
+    assert_eq!(
+        out.code, 0,
+        "finalize of\n{sql}\nstdout:\n{}\nstderr:\n{}",
+        out.stdout, out.stderr
+    );
+    ws
+}
+
+#[test]
+fn replaced_function() {
+    let ws = finalize_proves(
+        "CREATE OR REPLACE FUNCTION public.update_updated_at_column()\nRETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n    NEW.updated_at := clock_timestamp();\n    RETURN NEW;\nEND;\n$$;\n",
+    );
+    assert!(ws
+        .read("current_schema/01_foundations.sql")
+        .contains("clock_timestamp()"));
+}
+
+#[test]
+fn dropped_column() {
+    let ws = finalize_proves("ALTER TABLE public.shell_files DROP COLUMN page_count;\n");
+    assert!(!ws
+        .read("current_schema/03_documents.sql")
+        .contains("page_count              integer"));
+}
+
+#[test]
+fn inline_check_replaced_by_a_named_one() {
+    finalize_proves(
+        "ALTER TABLE public.shell_files DROP CONSTRAINT shell_files_status_check;\nALTER TABLE public.shell_files ADD CONSTRAINT shell_files_status_valid CHECK (status IN ('uploaded', 'processing', 'completed', 'failed', 'quarantined'));\n",
+    );
+}
+
+#[test]
+fn new_table_with_rls_policy_index_and_trigger() {
+    finalize_proves(
+        "CREATE TABLE public.medication_refills (\n    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),\n    medication_id uuid NOT NULL REFERENCES public.patient_medications(id) ON DELETE CASCADE,\n    refilled_at timestamptz NOT NULL DEFAULT now(),\n    updated_at timestamptz NOT NULL DEFAULT now()\n);\nALTER TABLE public.medication_refills ENABLE ROW LEVEL SECURITY;\nCREATE POLICY medication_refills_read ON public.medication_refills FOR SELECT TO authenticated USING (true);\nCREATE INDEX idx_medication_refills_med ON public.medication_refills (medication_id);\nCREATE TRIGGER update_medication_refills_updated_at BEFORE UPDATE ON public.medication_refills FOR EACH ROW EXECUTE FUNCTION public.update_updated_at_column();\nCOMMENT ON TABLE public.medication_refills IS 'One row per pharmacy refill';\nGRANT SELECT ON public.medication_refills TO authenticated;\n",
+    );
+}
+
+#[test]
+fn enum_value_type_change_default_and_not_null() {
+    finalize_proves(
+        "ALTER TYPE public.job_status ADD VALUE IF NOT EXISTS 'paused';\nALTER TABLE public.shell_files ALTER COLUMN page_count TYPE bigint;\nALTER TABLE public.shell_files ALTER COLUMN page_count SET DEFAULT 0;\nUPDATE public.shell_files SET page_count = 0 WHERE page_count IS NULL;\nALTER TABLE public.shell_files ALTER COLUMN page_count SET NOT NULL;\n",
+    );
+}
+
+#[test]
+fn renamed_column_and_new_view() {
+    finalize_proves(
+        "ALTER TABLE public.api_rate_limits RENAME COLUMN updated_at TO touched_at;\nCREATE VIEW public.recent_uploads AS SELECT id, patient_id, created_at FROM public.shell_files WHERE created_at > now() - interval '7 days';\n",
+    );
+}
+
+#[test]
+fn comments_policies_and_dropped_index() {
+    finalize_proves(
+        "COMMENT ON COLUMN public.job_queue.job_type IS 'Which worker handles it';\nDROP POLICY IF EXISTS job_queue_owner_read ON public.job_queue;\nCREATE POLICY job_queue_owner_read ON public.job_queue FOR SELECT TO authenticated USING (false);\nDROP INDEX IF EXISTS public.idx_job_queue_heartbeat;\n",
+    );
+}
