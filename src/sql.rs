@@ -421,6 +421,23 @@ pub fn read_file(path: &Path, display: &Path) -> Result<SqlFile> {
     parse(display, text)
 }
 
+/// Does every statement pass PostgreSQL's grammar? The same grammar as
+/// [`parse`], without building the parse tree, which is most of the cost:
+/// `check` validates every file of a long history this way and parses only
+/// the files it needs the tree of (or the error position).
+pub fn is_valid(text: &str) -> bool {
+    if text.contains('\0') {
+        return false;
+    }
+    let Ok(lexed) = split(text) else {
+        return false;
+    };
+    lexed.pieces.iter().all(|p| match p {
+        Piece::Statement { span, .. } => pg_query::split_with_parser(span.text(text)).is_ok(),
+        Piece::Meta(_) => true,
+    })
+}
+
 /// Parse SQL text that came from `path`.
 pub fn parse(path: &Path, text: String) -> Result<SqlFile> {
     let index = LineIndex::new(&text);
@@ -614,6 +631,23 @@ mod tests {
             .as_deref()
             .unwrap()
             .contains("ADD CONSTRAINT IF NOT EXISTS"));
+    }
+
+    #[test]
+    fn is_valid_agrees_with_parse() {
+        for src in [
+            "select 1;\n\\echo hi\ncreate table t (id int);",
+            "alter table t add constraint if not exists c check (id > 0);",
+            "select 'unterminated",
+            "create function f() returns int language sql begin atomic select 1; end;",
+            "",
+        ] {
+            assert_eq!(
+                is_valid(src),
+                parse(Path::new("x.sql"), src.to_string()).is_ok(),
+                "{src}"
+            );
+        }
     }
 
     #[test]

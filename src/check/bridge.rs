@@ -38,10 +38,16 @@ pub fn skipped() -> Diagnostic {
     .help("fix the syntax error in current_schema; the docs are checked on the next run")
 }
 
-/// Placeholder descriptions left in a doc, one finding per line.
+/// Placeholder descriptions left in a doc: one finding per doc, at the
+/// first, naming the lines of the others (a doc created by `touchpoint
+/// bridge --new` has one per column; a finding each would bury the rest).
 pub fn placeholders(display: &Path, tier: Tier, text: &str) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
+    let mut found: Vec<(usize, usize, String)> = Vec::new();
     for (i, line) in text.lines().enumerate() {
+        // Cheap test first: most lines hold no placeholder at all.
+        if !line.contains(placeholder::PREFIX) {
+            continue;
+        }
         // JSON string values start after a quote; markdown descriptions
         // after a table pipe or a list marker.
         let starts: Vec<usize> = match tier {
@@ -66,22 +72,31 @@ pub fn placeholders(display: &Path, tier: Tier, text: &str) -> Vec<Diagnostic> {
             }
             .unwrap_or(rest.len());
             let col = line[..start].chars().count() + 1;
-            out.push(
-                Diagnostic::new(
-                    "bridge-placeholder",
-                    Severity::Warning,
-                    format!(
-                        "placeholder description left: \"{}\"",
-                        crate::text::one_line(rest[..end].trim(), 80)
-                    ),
-                )
-                .file(display)
-                .at(i + 1, col)
-                .help("describe the column in words; touchpoint keeps what you write"),
-            );
+            found.push((i + 1, col, crate::text::one_line(rest[..end].trim(), 80)));
         }
     }
-    out
+    let Some((line, col, first)) = found.first().cloned() else {
+        return Vec::new();
+    };
+    let message = if found.len() == 1 {
+        format!("placeholder description left: \"{first}\"")
+    } else {
+        let mut lines: Vec<String> = found.iter().take(10).map(|f| f.0.to_string()).collect();
+        if found.len() > 10 {
+            lines.push("...".into());
+        }
+        format!(
+            "{} placeholder descriptions left (lines {}), the first: \"{first}\"",
+            found.len(),
+            lines.join(", ")
+        )
+    };
+    vec![
+        Diagnostic::new("bridge-placeholder", Severity::Warning, message)
+            .file(display)
+            .at(line, col)
+            .help("describe the columns in words; touchpoint keeps what you write"),
+    ]
 }
 
 #[cfg(test)]
@@ -94,11 +109,16 @@ mod tests {
         let d = placeholders(Path::new("d.json"), Tier::Detailed, json);
         assert_eq!(d.len(), 1);
         assert_eq!((d[0].line, d[0].column), (Some(4), Some(23)));
+        assert_eq!(
+            d[0].message,
+            "placeholder description left: \"TODO: describe priority\""
+        );
         let md = "| priority | smallint | TODO: describe priority |\n- TODO: list the values\nsee the TODO: list\n";
         let d = placeholders(Path::new("d.md"), Tier::Source, md);
+        assert_eq!(d.len(), 1);
         assert_eq!(
-            d.iter().map(|d| d.line.unwrap()).collect::<Vec<_>>(),
-            vec![1, 2]
+            d[0].message,
+            "2 placeholder descriptions left (lines 1, 2), the first: \"TODO: describe priority\""
         );
     }
 }

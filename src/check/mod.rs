@@ -260,12 +260,21 @@ fn load_one(cx: &FileContext, entry: &Entry) -> Result<PerFile> {
     // Per-file rules, on the one parse of the file.
     let display = &entry.display;
     diags.extend(crate::lint::rules::emoji::scan(display, &text));
+    // The parse tree is needed for an approval's checksum and for the
+    // manifest; every other file is only validated, which skips building
+    // the tree (most of the cost on a long history). A file that fails is
+    // parsed for the error's position and help.
+    let needs_tree =
+        !loaded.grandfathered && (state == State::Approved || cx.ws.config.manifest.is_some());
     let parsed = match encoding {
         Some((d, _)) => Err(d),
-        None => sql::parse(display, text.clone()).map_err(|e| e.diagnostic().clone()),
+        None if !needs_tree && sql::is_valid(&text) => Ok(None),
+        None => sql::parse(display, text.clone())
+            .map(Some)
+            .map_err(|e| e.diagnostic().clone()),
     };
     let file = match parsed {
-        Ok(f) => Some(f),
+        Ok(f) => f,
         Err(d) => {
             diags.push(d);
             None
@@ -273,8 +282,9 @@ fn load_one(cx: &FileContext, entry: &Entry) -> Result<PerFile> {
     };
     if !loaded.grandfathered {
         diags.extend(naming::check(entry));
-        // The header rules read the header, not the SQL: a file that does
-        // not parse still gets them, on a stand-in without statements.
+        // The header rules read the header, not the SQL: files validated
+        // without a tree, and files that do not parse, get them on a
+        // stand-in without statements.
         let stub;
         let f = match &file {
             Some(f) => f,
@@ -286,7 +296,7 @@ fn load_one(cx: &FileContext, entry: &Entry) -> Result<PerFile> {
         diags.extend(header::check(
             f,
             header.as_ref(),
-            file.is_some(),
+            file.is_some() && needs_tree,
             cx.ws.config.review.required,
         ));
         if let (Some(m), Some(f)) = (&cx.ws.config.manifest, &file) {
@@ -296,8 +306,8 @@ fn load_one(cx: &FileContext, entry: &Entry) -> Result<PerFile> {
     Ok((loaded, diags))
 }
 
-/// A file that does not parse, as a `SqlFile` without statements, so that
-/// rules that only read text and header can still run.
+/// A file as a `SqlFile` without statements, so that rules that only read
+/// text and header run without a parse tree.
 fn unparsed(path: &Path, text: String) -> SqlFile {
     SqlFile {
         path: path.to_path_buf(),
@@ -331,28 +341,44 @@ fn schema_and_docs(ws: &Workspace, selection: &Selection, replay: bool) -> Resul
     if !ws.schema_dir().is_dir() {
         return Ok(side);
     }
-    for path in ws.schema_files()? {
-        let display = ws.display(&path);
-        let bytes = std::fs::read(&path).map_err(|e| Error::io(&display, e))?;
-        let picked = selection.contains(&path);
-        if picked {
-            side.diagnostics.extend(crate::lint::rules::emoji::scan(
-                &display,
-                &String::from_utf8_lossy(&bytes),
-            ));
+    let paths: Vec<(PathBuf, PathBuf)> = ws
+        .schema_files()?
+        .into_iter()
+        .map(|p| {
+            let d = ws.display(&p);
+            (p, d)
+        })
+        .collect();
+    // The usual case, every file parses: in parallel, as the schema model
+    // reads them.
+    if let Ok(files) = sql::read_files(&paths) {
+        for ((path, display), f) in paths.iter().zip(&files) {
+            if selection.contains(path) {
+                side.diagnostics
+                    .extend(crate::lint::rules::emoji::scan(display, &f.text));
+            }
         }
-        let parsed = match String::from_utf8(bytes) {
-            Ok(text) => sql::parse(&display, text),
-            // read_file names the line and column of the bad byte.
-            Err(_) => sql::read_file(&path, &display),
-        };
-        match parsed {
-            Ok(f) => side.files.push(f),
-            Err(e) => {
-                if picked || replay {
-                    side.diagnostics.push(e.diagnostic().clone());
+        side.files = files;
+    } else {
+        // Some file does not parse: each one on its own, so that every
+        // error is reported and the others still count.
+        for (path, display) in &paths {
+            let bytes = std::fs::read(path).map_err(|e| Error::io(display, e))?;
+            let picked = selection.contains(path);
+            if picked {
+                side.diagnostics.extend(crate::lint::rules::emoji::scan(
+                    display,
+                    &String::from_utf8_lossy(&bytes),
+                ));
+            }
+            match sql::read_file(path, display) {
+                Ok(f) => side.files.push(f),
+                Err(e) => {
+                    if picked || replay {
+                        side.diagnostics.push(e.diagnostic().clone());
+                    }
+                    side.unparsed.push(e.diagnostic().clone());
                 }
-                side.unparsed.push(e.diagnostic().clone());
             }
         }
     }
