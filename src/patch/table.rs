@@ -303,19 +303,27 @@ impl Patcher<'_> {
                     };
                 }
                 let mut text = self.node_text(stmt, d.location);
-                // Align the type with the neighbours' when they are aligned.
-                if let Some(last) = table.columns.iter().filter(|c| !c.in_alter).last() {
-                    let width = last.type_span.start.saturating_sub(last.name_span.start);
-                    let gap = last.type_span.start.saturating_sub(last.name_span.end);
-                    let name_len = text.find(char::is_whitespace).unwrap_or(text.len());
-                    if gap > 1 && width > name_len {
-                        let rest = text[name_len..].trim_start().to_string();
-                        text = format!(
-                            "{}{}{rest}",
-                            &text[..name_len],
-                            " ".repeat(width - name_len)
-                        );
-                    }
+                // Align the type with the neighbours' when they are aligned:
+                // the type column most of the aligned columns use.
+                let mut widths: Vec<usize> = table
+                    .columns
+                    .iter()
+                    .filter(|c| !c.in_alter && c.type_span.start > c.name_span.end + 1)
+                    .map(|c| c.type_span.start - c.name_span.start)
+                    .collect();
+                widths.sort_unstable();
+                let width = widths
+                    .chunk_by(|a, b| a == b)
+                    .max_by_key(|run| run.len())
+                    .map(|run| run[0]);
+                let name_len = text.find(char::is_whitespace).unwrap_or(text.len());
+                if let Some(width) = width.filter(|w| *w > name_len) {
+                    let rest = text[name_len..].trim_start().to_string();
+                    text = format!(
+                        "{}{}{rest}",
+                        &text[..name_len],
+                        " ".repeat(width - name_len)
+                    );
                 }
                 self.add_column_text(table, &text, format!("Added column {}", d.colname))
             }
