@@ -406,3 +406,52 @@ fn no_proof_skips_the_database_with_a_warning() {
         .read("current_schema/06_job_coordination.sql")
         .contains("'Work for the workers'"));
 }
+
+#[test]
+fn a_current_schema_that_does_not_replay_is_reported_and_still_patched() {
+    let ws = Ws::sample();
+    // Real repositories drift this way: an object used before the file
+    // that defines it.
+    let f = "current_schema/01_foundations.sql";
+    let text = format!(
+        "{}\nCREATE POLICY too_early ON public.job_queue FOR SELECT USING (true);\n",
+        ws.read(f)
+    );
+    ws.write(f, &text);
+    let bad_line = text.lines().count();
+    let rel = drafted(
+        &ws,
+        "ALTER TABLE public.job_queue ADD COLUMN retry_after timestamptz;\n",
+        "add_retry_after",
+    );
+    let strict = run(ws.cmd(&["finalize", &rel, "--strict"]));
+    assert_eq!(strict.code, 2, "{}\n{}", strict.stdout, strict.stderr);
+    assert!(
+        strict
+            .stderr
+            .contains(&format!("01_foundations.sql:{bad_line}")),
+        "{}",
+        strict.stderr
+    );
+    let out = run(ws.cmd(&["finalize", &rel]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("WARNING: no-drift proof skipped"));
+    assert!(
+        out.stderr
+            .contains(&format!("01_foundations.sql:{bad_line}")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("job_queue"),
+        "the server's message is shown"
+    );
+    let header = ws.read(&rel);
+    assert!(
+        header.contains("Not executed on"),
+        "no execution is claimed: {header}"
+    );
+    assert!(ws
+        .read("current_schema/06_job_coordination.sql")
+        .contains("retry_after"));
+}

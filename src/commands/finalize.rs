@@ -205,15 +205,19 @@ pub fn run(
             (*exists, p.display().to_string(), reason)
         })
         .collect();
-    let executed = match &target {
-        Target::Embedded => {
+    let executed = match (&target, &proof) {
+        // Nothing ran: say so, instead of claiming an execution.
+        (Target::Embedded, Proof::Skipped(_)) => format!(
+            "Not executed on {date}: touchpoint finalize patched the files from the SQL alone (the no-drift proof was skipped); run it with touchpoint apply"
+        ),
+        (Target::Embedded, _) => {
             format!("Applied to embedded throwaway database on {date} via touchpoint finalize")
         }
-        Target::Url(u) => format!(
+        (Target::Url(u), _) => format!(
             "Applied to {} on {date} via touchpoint finalize",
             db::redact(u)
         ),
-        Target::Elsewhere(via) => {
+        (Target::Elsewhere(via), _) => {
             format!("Applied to {via} on {date} (recorded by touchpoint finalize --no-execute)")
         }
     };
