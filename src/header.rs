@@ -293,10 +293,18 @@ pub fn set_section_body(
         let first = s.line + 1;
         return Ok(text::replace_lines(text, first, s.last_line(), &rendered));
     }
+    // Before the closing banner of a framed header; after the last line of
+    // a header without one (before it, that line's text would move into
+    // the new section).
+    let closed = h.end_line > h.start_line
+        && text
+            .lines()
+            .nth(h.end_line - 1)
+            .is_some_and(|l| BANNER_RE.is_match(l.trim()));
     let at = before
         .and_then(|b| h.section(b))
         .map(|s| s.line)
-        .unwrap_or(h.end_line);
+        .unwrap_or(if closed { h.end_line } else { h.end_line + 1 });
     let mut block = vec![format!("-- {name}:")];
     block.extend(rendered);
     block.push("--".into());

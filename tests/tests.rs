@@ -8,4 +8,5 @@ mod lint_cli;
 mod patch_proof;
 mod realworld;
 mod research;
+mod robust;
 mod sample;

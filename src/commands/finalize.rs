@@ -22,6 +22,7 @@ use crate::patch;
 use crate::report::{self, Diagnostic};
 use crate::schema::Schema;
 use crate::sql::{self, SqlFile};
+use crate::text;
 use crate::workspace::Workspace;
 use pg_query::NodeEnum;
 use std::io::Write;
@@ -62,7 +63,7 @@ pub fn run(
 ) -> Result<ExitStatus> {
     let wait = Duration::from_secs(ws.config.database.advisory_lock_wait_seconds);
     let _lock = journal::lock(ws, wait)?;
-    recover(ws, err)?;
+    recover(ws, opts.database_url.as_deref(), err)?;
 
     let path = ws.resolve_user_path(&opts.file)?;
     let m = Migration::load(ws, &path)?;
@@ -302,8 +303,25 @@ pub fn run(
         },
         files: staged,
     };
+    let untouched = |e: Error| {
+        let d = e.diagnostic().clone();
+        Error::from(Diagnostic {
+            message: format!("{}; nothing was executed or changed", d.message),
+            ..d
+        })
+    };
     journal::verify(ws, &j)?;
-    journal::write(ws, &j)?;
+    journal::write(ws, &j).map_err(untouched)?;
+    // Every new content goes to a temporary file beside its target before
+    // the migration commits: a read-only folder or a full disk stops
+    // finalize here, with the database and every file unchanged.
+    let staged = match journal::stage(ws, &j) {
+        Ok(s) => s,
+        Err(e) => {
+            journal::remove(ws)?;
+            return Err(untouched(e));
+        }
+    };
     if let Target::Url(u) = &target {
         let _ = writeln!(err, "executing the migration on {}", db::redact(u));
         let result = execute_on(ws, u, &display, &version, &title, &sum, &statements);
@@ -312,6 +330,7 @@ pub fn run(
                 let _ = writeln!(err, "{msg}");
             }
             Err(e) => {
+                drop(staged);
                 journal::remove(ws)?;
                 return Err(e);
             }
@@ -319,7 +338,7 @@ pub fn run(
         j.phase = Phase::Committed;
         journal::write(ws, &j)?;
     }
-    journal::apply(ws, &j)?;
+    staged.commit()?;
     journal::remove(ws)?;
 
     for f in &j.files {
@@ -552,18 +571,40 @@ pub(crate) fn renames(m: &SqlFile) -> Vec<(String, String, String)> {
         .collect()
 }
 
-/// Finish what an interrupted finalize left in the journal.
-pub fn recover(ws: &Workspace, err: &mut dyn Write) -> Result<()> {
+/// Finish what an interrupted finalize left in the journal. `url` is the
+/// `--database-url` of the run that recovers: the journal only holds the
+/// redacted URL, so the live one comes from the command line, the
+/// environment or the configuration.
+pub fn recover(ws: &Workspace, url: Option<&str>, err: &mut dyn Write) -> Result<()> {
+    // Temporary files of a write that was killed halfway.
+    text::sweep_stale_temp_files(&ws.root.join(".touchpoint"));
     let Some(j) = journal::read(ws)? else {
         return Ok(());
     };
+    for f in &j.files {
+        if let Some(dir) = ws.root.join(&f.path).parent() {
+            text::sweep_stale_temp_files(dir);
+        }
+    }
     let forward = match (j.phase, &j.target) {
         (Phase::Committed, _) => true,
         (Phase::Prepared, None) => false,
         (Phase::Prepared, Some(_)) => {
-            // The journal holds the redacted URL; the live one comes from
-            // the environment or the configuration.
-            match db::resolve_url(None, &ws.config) {
+            match db::resolve_url(url, &ws.config) {
+                // Asking another database whether it has the migration
+                // would answer the wrong question.
+                Some(u) if j.target.as_deref() != Some(db::redact(&u).as_str()) => {
+                    return Err(Error::new(
+                        "journal",
+                        format!(
+                            "an interrupted finalize ran against {}, not {}",
+                            j.target.as_deref().unwrap_or("?"),
+                            db::redact(&u)
+                        ),
+                    )
+                    .file(journal::path(ws))
+                    .help("pass that database's --database-url so that touchpoint can tell whether the migration committed there"))
+                }
                 Some(u) => {
                     let mut c = db::connect(&u)?;
                     let t = tracking::Tracker::from_config(&ws.config.database);
@@ -576,7 +617,7 @@ pub fn recover(ws: &Workspace, err: &mut dyn Write) -> Result<()> {
                     "an interrupted finalize waits for its database to tell whether it committed",
                 )
                 .file(journal::path(ws))
-                .help("set DATABASE_URL to the database it ran against and run finalize again")),
+                .help("pass --database-url (or set DATABASE_URL) to the database it ran against and run finalize again")),
             }
         }
     };

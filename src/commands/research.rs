@@ -169,6 +169,7 @@ fn create(
         }
         offset = want.saturating_sub(sql_file.statements.first().map_or(0, |s| s.line));
     }
+    ws.check_write_target(&path)?;
     text::write_atomic(&path, &rendered)?;
     Ok((path, analysis.diagnostics))
 }
