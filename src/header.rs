@@ -277,6 +277,17 @@ pub fn parse(text: &str) -> Option<Header> {
     Some(header)
 }
 
+/// Is the line a `-- ========` banner?
+pub fn is_banner(line: &str) -> bool {
+    BANNER_RE.is_match(line.trim())
+}
+
+/// Does a header that opens with a banner also close with one?
+pub fn is_closed(text: &str, h: &Header) -> bool {
+    let line = |n: usize| text.lines().nth(n - 1).unwrap_or("");
+    !is_banner(line(h.start_line)) || (h.end_line > h.start_line && is_banner(line(h.end_line)))
+}
+
 /// Replace the body of section `name` with `lines` (each without the
 /// leading `--`). Trailing spacer lines of the old body are kept. With no
 /// such section, it is inserted before `before` (or at the header's end).

@@ -95,7 +95,9 @@ pub fn verify(ws: &Workspace, j: &Journal) -> Result<()> {
             return Err(Error::new(
                 "journal",
                 format!("journal path {} leaves the workspace", f.path.display()),
-            ));
+            )
+            .file(ws.display(&path(ws)))
+            .help("the journal was not written by touchpoint as it stands; inspect it, then delete it"));
         }
         ws.check_write_target(&f.path)?;
         let current = std::fs::read(ws.root.join(&f.path))

@@ -607,7 +607,7 @@ fn failing_halfway_on_the_embedded_database_writes_nothing_and_can_be_retried() 
     let line = ws
         .read(&rel)
         .lines()
-        .position(|l| l.contains("1 / 0"))
+        .position(|l| l.trim() == "SELECT 1 / 0;")
         .unwrap()
         + 1;
     assert!(
@@ -858,7 +858,7 @@ const SECRET_ROLE: &str = "tp_secret_user";
 
 /// A superuser role that must authenticate with a password (scram) on the
 /// shared test server; every other role keeps trust.
-fn secret_role() {
+pub(crate) fn secret_role() {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
         let srv = pg::server();
@@ -894,7 +894,7 @@ fn secret_role() {
 }
 
 /// `postgresql://tp_secret_user[:password]@/DB?host=SOCKET&port=PORT`.
-fn secret_url(db_url: &str, password: Option<&str>) -> String {
+pub(crate) fn secret_url(db_url: &str, password: Option<&str>) -> String {
     let userinfo = match password {
         Some(p) => format!("{SECRET_ROLE}:{p}"),
         None => SECRET_ROLE.to_string(),

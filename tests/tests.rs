@@ -1,6 +1,7 @@
 //! End-to-end tests of the `touchpoint` binary. One test binary; each test
 //! gets a fresh copy of a fixture workspace in a temporary directory.
 
+mod bad_input;
 mod common;
 mod deploy;
 mod finalize;

@@ -76,6 +76,44 @@ pub fn run(
         );
         return Ok(ExitStatus::Success);
     }
+    // The history's order (tracking versions, `apply` on other
+    // environments, the sum file) needs the file in migration_history/
+    // with a sequence number in its name.
+    if !path.starts_with(ws.history_dir()) {
+        return Err(Error::usage(format!(
+            "{} is not under {}",
+            display.display(),
+            ws.config.paths.migration_history.display()
+        ))
+        .help("finalize works on migrations in the history folder; create one with touchpoint research"));
+    }
+    if m.entry.number.is_none() {
+        return Err(Error::usage(format!(
+            "{} has no sequence number in its name",
+            display.display()
+        ))
+        .file(&display)
+        .help("name it YYYY-MM-DD_NN_slug.sql (touchpoint research picks the next free NN)"));
+    }
+    if m.header.is_none() {
+        return Err(Error::new("header", "the migration has no header comment block")
+            .file(&display)
+            .help("finalize records the change in the header: start from `touchpoint research SLUG --sql FILE`"));
+    }
+    if m.sql.statements.is_empty() {
+        return Err(Error::new(
+            "empty-migration",
+            "the migration has no SQL statements: there is nothing to finalize",
+        )
+        .file(&display)
+        .help("write the SQL below the header (then run touchpoint research --refresh and approve it again)"));
+    }
+    if let Some(d) = &opts.date {
+        if chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() {
+            return Err(Error::usage(format!("--date {d} is not a date"))
+                .help("use YYYY-MM-DD, e.g. 2026-11-21"));
+        }
+    }
     let sum = m.checksum();
     let unwritten = m
         .header
@@ -111,6 +149,11 @@ pub fn run(
             None => Target::Embedded,
         },
     };
+    // An unreachable target, a wrong password or a malformed URL is known
+    // in a moment: say so before the proof, not after it.
+    if let Target::Url(u) = &target {
+        drop(db::connect(u)?);
+    }
     let statements = tracking::statements_from(&m.sql)?;
     let version = m.entry.version();
     let title = m.title();
@@ -225,7 +268,8 @@ pub fn run(
             docs: doc_boxes,
             executed,
         },
-    )?;
+    )
+    .map_err(|e| e.file(&display))?;
     let sum_path = ws.history_dir().join(history::SUM_FILE);
     let old_sum = std::fs::read_to_string(&sum_path).ok();
     let mut sums = old_sum.as_deref().map(SumFile::parse).unwrap_or_default();
@@ -602,7 +646,7 @@ pub fn recover(ws: &Workspace, url: Option<&str>, err: &mut dyn Write) -> Result
                             db::redact(&u)
                         ),
                     )
-                    .file(journal::path(ws))
+                    .file(ws.display(&journal::path(ws)))
                     .help("pass that database's --database-url so that touchpoint can tell whether the migration committed there"))
                 }
                 Some(u) => {
@@ -616,7 +660,7 @@ pub fn recover(ws: &Workspace, url: Option<&str>, err: &mut dyn Write) -> Result
                     "journal",
                     "an interrupted finalize waits for its database to tell whether it committed",
                 )
-                .file(journal::path(ws))
+                .file(ws.display(&journal::path(ws)))
                 .help("pass --database-url (or set DATABASE_URL) to the database it ran against and run finalize again")),
             }
         }
