@@ -14,8 +14,11 @@ use crate::sql::{self, Piece, Span};
 use std::path::Path;
 use std::sync::OnceLock;
 
+/// The body of a fuzz target.
+pub type Target = fn(&[u8]);
+
 /// Name and body of every target, for harnesses that run them all.
-pub const TARGETS: [(&str, fn(&[u8])); 3] = [("sql", sql), ("header", header), ("bridge", bridge)];
+pub const TARGETS: [(&str, Target); 3] = [("sql", sql), ("header", header), ("bridge", bridge)];
 
 fn check_span(text: &str, s: &Span, what: &str) {
     assert!(
@@ -277,7 +280,7 @@ impl Mutator {
         }
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         // xorshift64*
         let mut x = self.state;
         x ^= x >> 12;
@@ -291,7 +294,7 @@ impl Mutator {
         if n == 0 {
             0
         } else {
-            (self.next() % n as u64) as usize
+            (self.next_u64() % n as u64) as usize
         }
     }
 
@@ -326,7 +329,7 @@ impl Mutator {
                     v.splice(at..at, other[from..from + len].iter().copied());
                 }
                 _ => {
-                    let b = self.next() as u8;
+                    let b = self.next_u64() as u8;
                     v.insert(at, b);
                 }
             }
