@@ -386,23 +386,10 @@ fn an_interrupted_finalize_is_completed_by_the_next_run() {
 #[test]
 fn no_proof_skips_the_database_with_a_warning() {
     let ws = Ws::sample();
-    let rel = drafted(
-        &ws,
-        "COMMENT ON TABLE public.job_queue IS 'Work for the workers';\n",
-        "comment",
-    );
-    let out = run(ws.cmd(&[
-        "finalize",
-        &rel,
-        "--no-execute",
-        "--applied-via",
-        "staging",
-        "--no-proof",
-    ]));
+    let rel = drafted(&ws, "COMMENT ON TABLE public.job_queue IS 'Work for the workers';\n", "comment");
+    let out = run(ws.cmd(&["finalize", &rel, "--no-execute", "--applied-via", "staging", "--no-proof"]));
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(out.stderr.contains("WARNING: no-drift proof skipped"));
     assert!(!out.stderr.contains("starting the embedded database"));
-    assert!(ws
-        .read("current_schema/06_job_coordination.sql")
-        .contains("'Work for the workers'"));
+    assert!(ws.read("current_schema/06_job_coordination.sql").contains("'Work for the workers'"));
 }
