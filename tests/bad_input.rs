@@ -605,7 +605,7 @@ fn journal_of_a_database_run_without_its_database() {
     let ws = Ws::sample();
     let j = serde_json::json!({
         "migration": "migration_history/x.sql", "version": "99", "checksum": "0",
-        "target": "postgres://app:***@db.internal:5432/app", "phase": "prepared", "files": []
+        "target": "postgres://app:***@db.example.com:5432/app", "phase": "prepared", "files": []
     });
     put(
         &ws,
@@ -1020,5 +1020,24 @@ fn finalize_a_file_outside_the_history() {
         &ws,
         &["finalize", "drafts/2026-11-21_06_retry.sql"],
         Some("drafts/2026-11-21_06_retry.sql"),
+    );
+}
+
+#[test]
+fn journal_of_another_database() {
+    let ws = Ws::sample();
+    let j = serde_json::json!({
+        "migration": "migration_history/x.sql", "version": "99", "checksum": "0",
+        "target": "postgres://app:***@db.example.com:5432/app", "phase": "prepared", "files": []
+    });
+    put(&ws, ".touchpoint/finalize.journal.json", j.to_string().as_bytes());
+    no_review(&ws);
+    migration(&ws, "valid_migration.sql");
+    let url = pg::server().url("postgres");
+    check(
+        "journal_of_another_database",
+        &ws,
+        &["finalize", MIGRATION, "--database-url", &url],
+        Some(".touchpoint/finalize.journal.json"),
     );
 }
