@@ -284,6 +284,17 @@ pub fn parse(text: &str) -> Option<Header> {
     Some(header)
 }
 
+/// Is the line a `-- ========` banner?
+pub fn is_banner(line: &str) -> bool {
+    BANNER_RE.is_match(line.trim())
+}
+
+/// Does a header that opens with a banner also close with one?
+pub fn is_closed(text: &str, h: &Header) -> bool {
+    let line = |n: usize| text.lines().nth(n - 1).unwrap_or("");
+    !is_banner(line(h.start_line)) || (h.end_line > h.start_line && is_banner(line(h.end_line)))
+}
+
 /// Replace the body of section `name` with `lines` (each without the
 /// leading `--`). Trailing spacer lines of the old body are kept. With no
 /// such section, it is inserted before `before` (or at the header's end).
@@ -300,10 +311,18 @@ pub fn set_section_body(
         let first = s.line + 1;
         return Ok(text::replace_lines(text, first, s.last_line(), &rendered));
     }
+    // Before the closing banner of a framed header; after the last line of
+    // a header without one (before it, that line's text would move into
+    // the new section).
+    let closed = h.end_line > h.start_line
+        && text
+            .lines()
+            .nth(h.end_line - 1)
+            .is_some_and(|l| BANNER_RE.is_match(l.trim()));
     let at = before
         .and_then(|b| h.section(b))
         .map(|s| s.line)
-        .unwrap_or(h.end_line);
+        .unwrap_or(if closed { h.end_line } else { h.end_line + 1 });
     let mut block = vec![format!("-- {name}:")];
     block.extend(rendered);
     block.push("--".into());

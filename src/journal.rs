@@ -95,8 +95,11 @@ pub fn verify(ws: &Workspace, j: &Journal) -> Result<()> {
             return Err(Error::new(
                 "journal",
                 format!("journal path {} leaves the workspace", f.path.display()),
-            ));
+            )
+            .file(ws.display(&path(ws)))
+            .help("the journal was not written by touchpoint as it stands; inspect it, then delete it"));
         }
+        ws.check_write_target(&f.path)?;
         let current = std::fs::read(ws.root.join(&f.path))
             .ok()
             .map(|b| file_hash(&b));
@@ -115,16 +118,43 @@ pub fn verify(ws: &Workspace, j: &Journal) -> Result<()> {
 
 /// Write every staged file whose content is not new yet. Idempotent.
 pub fn apply(ws: &Workspace, j: &Journal) -> Result<()> {
+    stage(ws, j)?.commit()
+}
+
+/// New contents written to temporary files next to their targets, not yet
+/// renamed over them. Dropping it removes the temporary files.
+pub struct Staged {
+    files: Vec<(tempfile::NamedTempFile, PathBuf)>,
+}
+
+/// Write every file that is not new yet to a temporary file beside it
+/// (flushed to disk), touching no target. A read-only folder or a full disk
+/// fails here, before the migration commits anywhere and before any target
+/// changes, instead of halfway through the targets.
+pub fn stage(ws: &Workspace, j: &Journal) -> Result<Staged> {
     verify(ws, j)?;
+    let mut staged = Staged { files: Vec::new() };
     for f in &j.files {
         let target = ws.root.join(&f.path);
         let current = std::fs::read(&target).ok().map(|b| file_hash(&b));
         if current.as_deref() == Some(file_hash(f.new.as_bytes()).as_str()) {
             continue;
         }
-        text::write_atomic(&target, &f.new)?;
+        let tmp = text::temp_file_for(&target, &f.new).map_err(|e| e.file(&f.path))?;
+        staged.files.push((tmp, target));
     }
-    Ok(())
+    Ok(staged)
+}
+
+impl Staged {
+    /// Rename every temporary file over its target.
+    pub fn commit(self) -> Result<()> {
+        for (tmp, target) in self.files {
+            tmp.persist(&target)
+                .map_err(|e| Error::io(&target, e.error))?;
+        }
+        Ok(())
+    }
 }
 
 /// The workspace lock: one finalize (or rollback) writes files at a time.

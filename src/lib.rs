@@ -12,6 +12,8 @@ pub mod cli;
 pub mod commands;
 pub mod db;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod header;
 pub mod history;
 pub mod journal;

@@ -406,10 +406,49 @@ pub fn read_files(paths: &[(PathBuf, PathBuf)]) -> Result<Vec<SqlFile>> {
         .collect()
 }
 
+/// The largest SQL file touchpoint reads. Schema files and migrations are
+/// DDL, a few megabytes even for a thousand tables; a file past this is a
+/// data dump or a mistake, and parsing it statement by statement would
+/// take minutes and gigabytes before saying so.
+pub const MAX_FILE_BYTES: u64 = 32 << 20;
+
+/// Refuse a file larger than [`MAX_FILE_BYTES`], before reading it.
+pub fn check_size(path: &Path, display: &Path) -> Result<()> {
+    let len = std::fs::metadata(path)
+        .map_err(|e| Error::io(display, e))?
+        .len();
+    if len > MAX_FILE_BYTES {
+        return Err(Error::new(
+            "file-too-large",
+            format!(
+                "the file is {:.1} MiB; touchpoint reads SQL files up to {} MiB",
+                len as f64 / (1 << 20) as f64,
+                MAX_FILE_BYTES >> 20
+            ),
+        )
+        .file(display)
+        .help("schema files and migrations hold DDL; load data with psql, or split the file"));
+    }
+    Ok(())
+}
+
 /// Read and parse a SQL file. `display` is the path shown in messages.
 pub fn read_file(path: &Path, display: &Path) -> Result<SqlFile> {
+    check_size(path, display)?;
     let bytes = std::fs::read(path).map_err(|e| Error::io(display, e))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
+    parse(display, decode(bytes, display)?)
+}
+
+/// The text of a SQL file's bytes, or an error at the first byte that is
+/// not UTF-8.
+pub fn decode(bytes: Vec<u8>, display: &Path) -> Result<String> {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(Error::new("encoding", "the file is UTF-16, not UTF-8")
+            .file(display)
+            .at(1, 1)
+            .help("save the file as UTF-8 (editors on Windows offer it under \"Save as\" or \"Encoding\")"));
+    }
+    String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let text = String::from_utf8_lossy(&e.as_bytes()[..offset]).into_owned();
         let (line, col) = LineIndex::new(&text).line_col(&text, offset);
@@ -417,8 +456,7 @@ pub fn read_file(path: &Path, display: &Path) -> Result<SqlFile> {
             .file(display)
             .at(line, col)
             .help("save the file as UTF-8 (PostgreSQL schema files are expected in UTF-8)")
-    })?;
-    parse(display, text)
+    })
 }
 
 /// Does every statement pass PostgreSQL's grammar? The same grammar as

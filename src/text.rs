@@ -33,11 +33,24 @@ pub fn find_emoji(text: &str) -> Vec<(usize, char)> {
 /// Write a file so that a crash leaves either the old or the new content:
 /// write a temporary file next to it, flush it to disk, rename it over.
 pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
+    let tmp = temp_file_for(path, contents)?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+/// The first half of `write_atomic`: `contents` in a temporary file in the
+/// folder of `path` (created if needed), flushed to disk and with the mode
+/// of the file it will replace. Renaming it over `path` is the second half.
+pub fn temp_file_for(path: &Path, contents: &str) -> Result<tempfile::NamedTempFile> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    // The pid in the name lets a later run tell a temporary file of a
+    // killed process (removed by `sweep_stale_temp_files`) from one that
+    // another running process is about to rename.
+    let prefix = format!("{TEMP_PREFIX}{}-", std::process::id());
     let mut tmp = tempfile::Builder::new()
-        .prefix(".touchpoint-")
-        .suffix(".tmp")
+        .prefix(&prefix)
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))?;
     tmp.write_all(contents.as_bytes())
@@ -46,23 +59,65 @@ pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
     if let Ok(meta) = std::fs::metadata(path) {
         let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
     }
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    Ok(tmp)
+}
+
+const TEMP_PREFIX: &str = ".touchpoint-";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// Remove the temporary files `write_atomic` left in `dir` when its process
+/// was killed before the rename (`.touchpoint-PID-XXXX.tmp` whose PID is no
+/// longer running). Best effort: a file that cannot be removed stays.
+pub fn sweep_stale_temp_files(dir: &Path) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    // Without /proc there is no cheap way to tell; leave the files alone.
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    for e in rd.filter_map(|e| e.ok()) {
+        let name = e.file_name();
+        let Some(rest) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(TEMP_PREFIX))
+            .filter(|n| n.ends_with(TEMP_SUFFIX))
+        else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// Replace 1-based lines `first..=last` of `text` with `new_lines`. With
 /// `last == first - 1` the lines are inserted before `first`.
 pub fn replace_lines(text: &str, first: usize, last: usize, new_lines: &[String]) -> String {
-    let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
     let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let n = text.split_inclusive('\n').count();
     let first = first.max(1);
-    let start = (first - 1).min(lines.len());
-    let end = last.min(lines.len()).max(start);
+    let start = (first - 1).min(n);
+    let end = last.min(n).max(start);
+    // Lines that replace, or follow, a last line without a newline: work on
+    // the text with one (else the first new line would be glued to the old
+    // last line) and take it off again at the end.
+    let tail = end == n && !text.is_empty() && !text.ends_with('\n') && !new_lines.is_empty();
+    let owned;
+    let src = if tail {
+        owned = format!("{text}{nl}");
+        owned.as_str()
+    } else {
+        text
+    };
+    let mut lines: Vec<&str> = src.split_inclusive('\n').collect();
     let replacement: Vec<String> = new_lines.iter().map(|l| format!("{l}{nl}")).collect();
-    let tail_needs_nl = end == lines.len() && !text.ends_with('\n') && !replacement.is_empty();
     lines.splice(start..end, replacement.iter().map(String::as_str));
     let mut out: String = lines.concat();
-    if tail_needs_nl && out.ends_with(nl) {
+    if tail && out.ends_with(nl) {
         out.truncate(out.len() - nl.len());
     }
     out
@@ -99,6 +154,9 @@ mod tests {
         );
         assert_eq!(replace_lines(t, 2, 1, &["i".into()]), "a\ni\nb\nc\n");
         assert_eq!(replace_lines(t, 1, 3, &[]), "");
+        // After a last line without a newline.
+        assert_eq!(replace_lines("a\nb", 3, 2, &["c".into()]), "a\nb\nc");
+        assert_eq!(replace_lines("a\nb", 2, 2, &["c".into()]), "a\nc");
     }
 
     #[test]
@@ -109,5 +167,23 @@ mod tests {
         write_atomic(&p, "two").unwrap();
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "two");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn stale_temp_files_of_dead_processes_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        // A pid far above any pid_max in use, and this very process.
+        let dead = dir.path().join(".touchpoint-2147483646-abc.tmp");
+        let live = dir
+            .path()
+            .join(format!(".touchpoint-{}-abc.tmp", std::process::id()));
+        let other = dir.path().join(".touchpoint-notes.tmp");
+        for p in [&dead, &live, &other] {
+            std::fs::write(p, "x").unwrap();
+        }
+        sweep_stale_temp_files(dir.path());
+        assert!(!dead.exists());
+        assert!(live.exists());
+        assert!(other.exists());
     }
 }

@@ -300,6 +300,34 @@ impl Workspace {
         Ok(abs)
     }
 
+    /// Refuse to write `path` when it, or the nearest of its folders that
+    /// exists, resolves outside the root: a folder inside the workspace
+    /// that is a symlink to somewhere else must not receive files.
+    pub fn check_write_target(&self, path: &Path) -> Result<()> {
+        let abs = self.root.join(path);
+        let existing = abs
+            .ancestors()
+            .find(|a| a.symlink_metadata().is_ok())
+            .unwrap_or(&self.root);
+        let real = existing
+            .canonicalize()
+            .map_err(|e| Error::io(&self.display(existing), e))?;
+        if !real.starts_with(&self.root) {
+            return Err(Error::new(
+                "outside-root",
+                format!(
+                    "refusing to write {}: {} leads to {}, outside the workspace",
+                    self.display(&abs).display(),
+                    self.display(existing).display(),
+                    real.display()
+                ),
+            )
+            .file(self.display(&abs))
+            .help("touchpoint only writes inside its workspace; replace the symlink with a real folder or file"));
+        }
+        Ok(())
+    }
+
     /// The `current_schema/*.sql` files in the order they are applied.
     pub fn schema_files(&self) -> Result<Vec<PathBuf>> {
         let dir = self.schema_dir();

@@ -490,6 +490,18 @@ fn regenerate(
     })
 }
 
+/// The merge of one tier's existing text with a table's facts: what a
+/// regeneration writes. Public for the fuzz targets (`crate::fuzzing`).
+#[doc(hidden)]
+pub fn merge_text(
+    tier: Tier,
+    old: &str,
+    facts: &TableFacts,
+    renames: &[(String, String)],
+) -> Result<String> {
+    regenerate(tier, old, facts, renames).map(|r| r.text)
+}
+
 /// Shipped templates, used when the workspace has no `templates/bridge/`
 /// file of that name.
 const DEFAULT_TEMPLATES: [(Tier, &str, &str); 3] = [
@@ -684,6 +696,10 @@ pub fn write(ws: &Workspace, changes: &[DocChange]) -> Result<()> {
                 "refusing to write a bridge doc outside the bridge-schemas folder",
             )
             .file(ws.display(&c.path)));
+        }
+        if let Err(e) = ws.check_write_target(&c.path) {
+            cleanup(&staged);
+            return Err(e);
         }
         match stage(&c.path, &c.new) {
             Ok(tmp) => staged.push((tmp, &c.path)),

@@ -63,12 +63,19 @@ pub fn run(
         .date
         .clone()
         .unwrap_or_else(|| chrono::Local::now().date_naive().to_string());
+    // The review line is only read back with a YYYY-MM-DD date: anything
+    // else would be written and then not count as an approval.
+    if chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").is_err() {
+        return Err(Error::usage(format!("--date {date} is not a date"))
+            .help("use YYYY-MM-DD, e.g. 2026-11-21"));
+    }
     let sum = m.checksum();
     let line = format!(
         "   [X] Reviewed by {} on {date} (sql sha256: {sum})",
         by.trim()
     );
-    let new = header::set_section_body(&m.sql.text, "REVIEW", &[line], Some("MIGRATION EXECUTED"))?;
+    let new = header::set_section_body(&m.sql.text, "REVIEW", &[line], Some("MIGRATION EXECUTED"))
+        .map_err(|e| e.file(&m.entry.display))?;
     text::write_atomic(&path, &new)?;
     let _ = writeln!(
         out,

@@ -22,6 +22,7 @@ use crate::patch;
 use crate::report::{self, Diagnostic};
 use crate::schema::Schema;
 use crate::sql::{self, SqlFile};
+use crate::text;
 use crate::workspace::Workspace;
 use pg_query::NodeEnum;
 use std::io::Write;
@@ -62,7 +63,7 @@ pub fn run(
 ) -> Result<ExitStatus> {
     let wait = Duration::from_secs(ws.config.database.advisory_lock_wait_seconds);
     let _lock = journal::lock(ws, wait)?;
-    recover(ws, err)?;
+    recover(ws, opts.database_url.as_deref(), err)?;
 
     let path = ws.resolve_user_path(&opts.file)?;
     let m = Migration::load(ws, &path)?;
@@ -74,6 +75,44 @@ pub fn run(
             display.display()
         );
         return Ok(ExitStatus::Success);
+    }
+    // The history's order (tracking versions, `apply` on other
+    // environments, the sum file) needs the file in migration_history/
+    // with a sequence number in its name.
+    if !path.starts_with(ws.history_dir()) {
+        return Err(Error::usage(format!(
+            "{} is not under {}",
+            display.display(),
+            ws.config.paths.migration_history.display()
+        ))
+        .help("finalize works on migrations in the history folder; create one with touchpoint research"));
+    }
+    if m.entry.number.is_none() {
+        return Err(Error::usage(format!(
+            "{} has no sequence number in its name",
+            display.display()
+        ))
+        .file(&display)
+        .help("name it YYYY-MM-DD_NN_slug.sql (touchpoint research picks the next free NN)"));
+    }
+    if m.header.is_none() {
+        return Err(Error::new("header", "the migration has no header comment block")
+            .file(&display)
+            .help("finalize records the change in the header: start from `touchpoint research SLUG --sql FILE`"));
+    }
+    if m.sql.statements.is_empty() {
+        return Err(Error::new(
+            "empty-migration",
+            "the migration has no SQL statements: there is nothing to finalize",
+        )
+        .file(&display)
+        .help("write the SQL below the header (then run touchpoint research --refresh and approve it again)"));
+    }
+    if let Some(d) = &opts.date {
+        if chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() {
+            return Err(Error::usage(format!("--date {d} is not a date"))
+                .help("use YYYY-MM-DD, e.g. 2026-11-21"));
+        }
     }
     let sum = m.checksum();
     let unwritten = m
@@ -110,6 +149,11 @@ pub fn run(
             None => Target::Embedded,
         },
     };
+    // An unreachable target, a wrong password or a malformed URL is known
+    // in a moment: say so before the proof, not after it.
+    if let Target::Url(u) = &target {
+        drop(db::connect(u)?);
+    }
     let statements = tracking::statements_from(&m.sql)?;
     let version = m.entry.version();
     let title = m.title();
@@ -228,7 +272,8 @@ pub fn run(
             docs: doc_boxes,
             executed,
         },
-    )?;
+    )
+    .map_err(|e| e.file(&display))?;
     let sum_path = ws.history_dir().join(history::SUM_FILE);
     let old_sum = std::fs::read_to_string(&sum_path).ok();
     let mut sums = old_sum.as_deref().map(SumFile::parse).unwrap_or_default();
@@ -306,8 +351,25 @@ pub fn run(
         },
         files: staged,
     };
+    let untouched = |e: Error| {
+        let d = e.diagnostic().clone();
+        Error::from(Diagnostic {
+            message: format!("{}; nothing was executed or changed", d.message),
+            ..d
+        })
+    };
     journal::verify(ws, &j)?;
-    journal::write(ws, &j)?;
+    journal::write(ws, &j).map_err(untouched)?;
+    // Every new content goes to a temporary file beside its target before
+    // the migration commits: a read-only folder or a full disk stops
+    // finalize here, with the database and every file unchanged.
+    let staged = match journal::stage(ws, &j) {
+        Ok(s) => s,
+        Err(e) => {
+            journal::remove(ws)?;
+            return Err(untouched(e));
+        }
+    };
     if let Target::Url(u) = &target {
         let _ = writeln!(err, "executing the migration on {}", db::redact(u));
         let result = execute_on(ws, u, &display, &version, &title, &sum, &statements);
@@ -316,6 +378,7 @@ pub fn run(
                 let _ = writeln!(err, "{msg}");
             }
             Err(e) => {
+                drop(staged);
                 journal::remove(ws)?;
                 return Err(e);
             }
@@ -323,7 +386,7 @@ pub fn run(
         j.phase = Phase::Committed;
         journal::write(ws, &j)?;
     }
-    journal::apply(ws, &j)?;
+    staged.commit()?;
     journal::remove(ws)?;
 
     for f in &j.files {
@@ -556,18 +619,40 @@ pub(crate) fn renames(m: &SqlFile) -> Vec<(String, String, String)> {
         .collect()
 }
 
-/// Finish what an interrupted finalize left in the journal.
-pub fn recover(ws: &Workspace, err: &mut dyn Write) -> Result<()> {
+/// Finish what an interrupted finalize left in the journal. `url` is the
+/// `--database-url` of the run that recovers: the journal only holds the
+/// redacted URL, so the live one comes from the command line, the
+/// environment or the configuration.
+pub fn recover(ws: &Workspace, url: Option<&str>, err: &mut dyn Write) -> Result<()> {
+    // Temporary files of a write that was killed halfway.
+    text::sweep_stale_temp_files(&ws.root.join(".touchpoint"));
     let Some(j) = journal::read(ws)? else {
         return Ok(());
     };
+    for f in &j.files {
+        if let Some(dir) = ws.root.join(&f.path).parent() {
+            text::sweep_stale_temp_files(dir);
+        }
+    }
     let forward = match (j.phase, &j.target) {
         (Phase::Committed, _) => true,
         (Phase::Prepared, None) => false,
         (Phase::Prepared, Some(_)) => {
-            // The journal holds the redacted URL; the live one comes from
-            // the environment or the configuration.
-            match db::resolve_url(None, &ws.config) {
+            match db::resolve_url(url, &ws.config) {
+                // Asking another database whether it has the migration
+                // would answer the wrong question.
+                Some(u) if j.target.as_deref() != Some(db::redact(&u).as_str()) => {
+                    return Err(Error::new(
+                        "journal",
+                        format!(
+                            "an interrupted finalize ran against {}, not {}",
+                            j.target.as_deref().unwrap_or("?"),
+                            db::redact(&u)
+                        ),
+                    )
+                    .file(ws.display(&journal::path(ws)))
+                    .help("pass that database's --database-url so that touchpoint can tell whether the migration committed there"))
+                }
                 Some(u) => {
                     let mut c = db::connect(&u)?;
                     let t = tracking::Tracker::from_config(&ws.config.database);
@@ -579,8 +664,8 @@ pub fn recover(ws: &Workspace, err: &mut dyn Write) -> Result<()> {
                     "journal",
                     "an interrupted finalize waits for its database to tell whether it committed",
                 )
-                .file(journal::path(ws))
-                .help("set DATABASE_URL to the database it ran against and run finalize again")),
+                .file(ws.display(&journal::path(ws)))
+                .help("pass --database-url (or set DATABASE_URL) to the database it ran against and run finalize again")),
             }
         }
     };

@@ -42,6 +42,11 @@ pub fn run(
     for file in &opts.files {
         let abs = file.canonicalize().unwrap_or_else(|_| file.clone());
         let display = ws.display(&abs);
+        if let Err(e) = sql::check_size(&abs, &display) {
+            all.push(e.diagnostic().clone());
+            status = ExitStatus::Error;
+            continue;
+        }
         let text = match std::fs::read(&abs) {
             Ok(b) => String::from_utf8_lossy(&b).into_owned(),
             Err(e) => {

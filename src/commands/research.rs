@@ -118,6 +118,7 @@ fn create(
     }
     let title = opts.title.clone().unwrap_or_else(|| humanize(&slug));
     let (template, template_path) = header::template(&ws.templates_dir())?;
+    let template_path = ws.display(&template_path);
     let display = ws.display(&path);
     let mut offset = 0;
     let mut rendered = String::new();
@@ -169,6 +170,7 @@ fn create(
         }
         offset = want.saturating_sub(sql_file.statements.first().map_or(0, |s| s.line));
     }
+    ws.check_write_target(&path)?;
     text::write_atomic(&path, &rendered)?;
     Ok((path, analysis.diagnostics))
 }
@@ -188,7 +190,13 @@ fn refresh(
             ),
         );
     }
+    if m.header.is_none() {
+        return Err(Error::new("header", "the file has no header comment block to refresh")
+            .file(&m.entry.display)
+            .help("--refresh rewrites the generated sections of a header; start with `touchpoint research SLUG --sql FILE` instead"));
+    }
     let (template, template_path) = header::template(&ws.templates_dir())?;
+    let template_path = ws.display(&template_path);
     let original = m.sql.text.clone();
     let mut text = original.clone();
     let mut analysis = Analysis::default();
@@ -248,12 +256,9 @@ fn read_sql_arg(p: &Path) -> Result<String> {
             .map_err(|e| Error::new("io", format!("reading SQL from standard input: {e}")))?;
         return Ok(s);
     }
+    sql::check_size(p, p)?;
     let bytes = std::fs::read(p).map_err(|e| Error::io(p, e))?;
-    String::from_utf8(bytes).map_err(|_| {
-        Error::new("encoding", "the SQL file is not valid UTF-8")
-            .file(p)
-            .help("save it as UTF-8")
-    })
+    sql::decode(bytes, p)
 }
 
 fn humanize(slug: &str) -> String {

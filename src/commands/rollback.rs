@@ -147,7 +147,7 @@ pub fn run(
     }
     let wait = Duration::from_secs(ws.config.database.advisory_lock_wait_seconds);
     let _lock = journal::lock(ws, wait)?;
-    finalize::recover(ws, err)?;
+    finalize::recover(ws, opts.database_url.as_deref(), err)?;
 
     let path = ws.resolve_user_path(&opts.file)?;
     let m = Migration::load(ws, &path)?;

@@ -3,7 +3,8 @@
 //! What it does: a migration must start with the house header, with every
 //! required section (PROBLEM, SOLUTION, AFFECTED TABLES, SOURCE OF TRUTH
 //! SCHEMA UPDATED, SCHEMA DOCUMENTATION UPDATED, MIGRATION STRATEGY,
-//! MIGRATION EXECUTED), each once.
+//! MIGRATION EXECUTED), each once, between an opening and a closing
+//! `-- ====` banner.
 //!
 //! Why is this bad? The header is the review record: a missing section is a
 //! question the reviewer cannot answer, a duplicated one is ambiguous.
@@ -25,6 +26,21 @@ pub fn check(cx: &Context, out: &mut Vec<Diagnostic>) {
         );
         return;
     };
+    if !crate::header::is_closed(&cx.file.text, h) {
+        out.push(
+            Diagnostic::new(
+                "header-sections",
+                Severity::Error,
+                "the header opens with a `-- ====` banner and never closes it",
+            )
+            .file(&cx.file.path)
+            .line(h.start_line)
+            .help(format!(
+                "end the header with the same banner line (after line {}); without it the header runs into the first comments of the SQL",
+                h.end_line
+            )),
+        );
+    }
     for name in REQUIRED_SECTIONS {
         if h.section(name).is_none() {
             out.push(

@@ -1,0 +1,7 @@
+-- ============
+-- Migration: y
+-- SOLUTION:
+--   [x] done
+-- SOLUTION:
+-- twice
+select 1;

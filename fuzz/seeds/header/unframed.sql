@@ -1,0 +1,5 @@
+-- Fix things
+-- PROBLEM: it broke
+-- more text
+
+select 1;

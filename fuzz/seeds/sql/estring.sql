@@ -1,0 +1,2 @@
+select E'it\'s; here', 'a''b', "quoted""id", U&'\0041';
+/* nested /* comment */ ; */ select 1;

@@ -1,0 +1,1 @@
+ALTER TABLE public.job_queue ADD COLUMN retry_after timestamptz;

@@ -1,0 +1,2 @@
+-- Schéma
+CREATE TABLE public.extra (id int);

@@ -1,0 +1,4 @@
+CREATE TABLE public.extra (
+    id uuid PRIMARY KEY
+    note text
+);

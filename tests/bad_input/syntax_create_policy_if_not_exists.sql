@@ -1,0 +1,22 @@
+-- ============================================================================
+-- Migration: Guarded policy
+-- Date: 2026-11-21
+-- Issue: #7
+--
+-- PROBLEM:
+--   Workers need it.
+-- SOLUTION:
+--   Add it.
+-- AFFECTED TABLES:
+--   - public.job_queue
+-- SOURCE OF TRUTH SCHEMA UPDATED:
+--   [ ] current_schema/06_job_coordination.sql
+-- SCHEMA DOCUMENTATION UPDATED:
+--   [ ] bridge-schemas/source/pass-1/job_queue.md
+-- MIGRATION STRATEGY:
+--   One transaction.
+-- MIGRATION EXECUTED:
+--   [ ] Applied to <target> on <date>
+-- ============================================================================
+
+CREATE POLICY IF NOT EXISTS job_queue_read ON public.job_queue FOR SELECT USING (true);

@@ -1,0 +1,28 @@
+-- ============================================================================
+-- Migration: Dollar
+-- Date: 2026-11-21
+-- Issue: #7
+--
+-- PROBLEM:
+--   Workers need it.
+-- SOLUTION:
+--   Add it.
+-- AFFECTED TABLES:
+--   - public.job_queue
+-- SOURCE OF TRUTH SCHEMA UPDATED:
+--   [ ] current_schema/06_job_coordination.sql
+-- SCHEMA DOCUMENTATION UPDATED:
+--   [ ] bridge-schemas/source/pass-1/job_queue.md
+-- MIGRATION STRATEGY:
+--   One transaction.
+-- MIGRATION EXECUTED:
+--   [ ] Applied to <target> on <date>
+-- ============================================================================
+
+CREATE OR REPLACE FUNCTION public.touch() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+  NEW.updated_at := now();
+  RETURN NEW;
+END;
+$$;

@@ -1,0 +1,23 @@
+-- ============================================================================
+-- Migration: Nested
+-- Date: 2026-11-21
+-- Issue: #7
+--
+-- PROBLEM:
+--   Workers need it.
+-- SOLUTION:
+--   Add it.
+-- AFFECTED TABLES:
+--   - public.job_queue
+-- SOURCE OF TRUTH SCHEMA UPDATED:
+--   [ ] current_schema/06_job_coordination.sql
+-- SCHEMA DOCUMENTATION UPDATED:
+--   [ ] bridge-schemas/source/pass-1/job_queue.md
+-- MIGRATION STRATEGY:
+--   One transaction.
+-- MIGRATION EXECUTED:
+--   [ ] Applied to <target> on <date>
+-- ============================================================================
+
+/* outer /* inner */ still open
+ALTER TABLE public.job_queue ADD COLUMN x int;
