@@ -1030,7 +1030,11 @@ fn journal_of_another_database() {
         "migration": "migration_history/x.sql", "version": "99", "checksum": "0",
         "target": "postgres://app:***@db.example.com:5432/app", "phase": "prepared", "files": []
     });
-    put(&ws, ".touchpoint/finalize.journal.json", j.to_string().as_bytes());
+    put(
+        &ws,
+        ".touchpoint/finalize.journal.json",
+        j.to_string().as_bytes(),
+    );
     no_review(&ws);
     migration(&ws, "valid_migration.sql");
     let url = pg::server().url("postgres");
