@@ -116,6 +116,16 @@ pub fn verify(ws: &Workspace, j: &Journal) -> Result<()> {
     Ok(())
 }
 
+/// Remove the temporary files a killed run left beside the journal's
+/// targets (only inside the workspace, whatever the journal says).
+pub fn sweep_temp_files(ws: &Workspace, j: &Journal) {
+    for f in j.files.iter().filter(|f| safe(&f.path)) {
+        if let Some(dir) = ws.root.join(&f.path).parent() {
+            text::sweep_stale_temp_files(dir);
+        }
+    }
+}
+
 /// Write every staged file whose content is not new yet. Idempotent.
 pub fn apply(ws: &Workspace, j: &Journal) -> Result<()> {
     stage(ws, j)?.commit()

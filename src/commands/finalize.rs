@@ -629,11 +629,7 @@ pub fn recover(ws: &Workspace, url: Option<&str>, err: &mut dyn Write) -> Result
     let Some(j) = journal::read(ws)? else {
         return Ok(());
     };
-    for f in &j.files {
-        if let Some(dir) = ws.root.join(&f.path).parent() {
-            text::sweep_stale_temp_files(dir);
-        }
-    }
+    journal::sweep_temp_files(ws, &j);
     let forward = match (j.phase, &j.target) {
         (Phase::Committed, _) => true,
         (Phase::Prepared, None) => false,
