@@ -134,7 +134,10 @@ pub fn patch(schema_files: &[SqlFile], migration: &SqlFile, opts: &Options) -> R
                 p.unmapped(stmt, &reason);
                 continue;
             }
-            p.cleanup(&model);
+            // Only drops make PostgreSQL remove other objects along.
+            if drops_something(&stmt.node) {
+                p.cleanup(&model);
+            }
         }
     }
     let mut out = std::mem::take(&mut p.outcome);
@@ -411,6 +414,20 @@ impl Patcher<'_> {
             }
         }
         best
+    }
+}
+
+/// Whether a statement drops an object or column (and so may take
+/// constraints of other objects with it).
+fn drops_something(node: &NodeEnum) -> bool {
+    use pg_query::protobuf::AlterTableType as A;
+    match node {
+        NodeEnum::DropStmt(_) => true,
+        NodeEnum::AlterTableStmt(a) => a.cmds.iter().any(|c| {
+            matches!(&c.node, Some(NodeEnum::AlterTableCmd(c))
+                if matches!(A::try_from(c.subtype), Ok(A::AtDropColumn | A::AtDropConstraint)))
+        }),
+        _ => false,
     }
 }
 
