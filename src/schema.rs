@@ -679,21 +679,21 @@ impl Schema {
                     site,
                 });
             }
-            NodeEnum::CreateExtensionStmt(e) => {
-                if !self.extensions.iter().any(|x| x.name == e.extname) {
-                    self.extensions.push(Named {
-                        name: e.extname.clone(),
-                        site,
-                    });
-                }
+            NodeEnum::CreateExtensionStmt(e)
+                if !self.extensions.iter().any(|x| x.name == e.extname) =>
+            {
+                self.extensions.push(Named {
+                    name: e.extname.clone(),
+                    site,
+                });
             }
-            NodeEnum::CreateSchemaStmt(s) => {
-                if !self.schemas.iter().any(|x| x.name == s.schemaname) {
-                    self.schemas.push(Named {
-                        name: s.schemaname.clone(),
-                        site,
-                    });
-                }
+            NodeEnum::CreateSchemaStmt(s)
+                if !self.schemas.iter().any(|x| x.name == s.schemaname) =>
+            {
+                self.schemas.push(Named {
+                    name: s.schemaname.clone(),
+                    site,
+                });
             }
             NodeEnum::CreateSeqStmt(s) => {
                 let name = ast::range_var(&s.sequence).to_string();
@@ -1200,6 +1200,8 @@ fn implicit_constraint_name(table: &Table, kind: ConstraintKind, columns: &[Stri
         .unwrap_or(base)
 }
 
+// The column, its text and where it sits: each argument is a different fact.
+#[allow(clippy::too_many_arguments)]
 fn add_column(
     table: &mut Table,
     file: &SqlFile,

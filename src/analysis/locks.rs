@@ -364,11 +364,10 @@ fn alter_cmd(
                     Ok(ConstrType::ConstrGenerated) => rewrite_why = Some("stored generated column is computed for every row"),
                     Ok(ConstrType::ConstrIdentity) => rewrite_why = Some("identity column fills every row"),
                     Ok(ConstrType::ConstrNotnull) | Ok(ConstrType::ConstrPrimary) => not_null = true,
-                    Ok(ConstrType::ConstrCheck) => {
-                        if rewrite_why.is_none() {
+                    Ok(ConstrType::ConstrCheck)
+                        if rewrite_why.is_none() => {
                             return ae(false, true, "inline CHECK is validated against every row");
                         }
-                    }
                     Ok(ConstrType::ConstrForeign) => {
                         return Lock {
                             tables: vec![t.clone(), ast::range_var(&k.pktable)],

@@ -179,7 +179,7 @@ impl Patcher<'_> {
     /// Apply the edits of one statement (all computed on the same model),
     /// last first so that earlier offsets stay valid; re-parse what changed.
     fn apply(&mut self, mut edits: Vec<Edit>) -> Result<(), String> {
-        edits.sort_by(|a, b| (b.file, b.start, b.end).cmp(&(a.file, a.start, a.end)));
+        edits.sort_by_key(|e| std::cmp::Reverse((e.file, e.start, e.end)));
         let backup_files: Vec<(usize, SqlFile)> = {
             let mut idx: Vec<usize> = edits.iter().map(|e| e.file).collect();
             idx.dedup();
@@ -477,11 +477,7 @@ fn related_sites(model: &Schema, table: &QualName) -> Vec<(Rank, Site)> {
         v.push((Rank::Policy, p.site.clone()));
     }
     let name = table.to_string();
-    for g in model
-        .grants
-        .iter()
-        .filter(|g| g.objects.iter().any(|o| *o == name))
-    {
+    for g in model.grants.iter().filter(|g| g.objects.contains(&name)) {
         v.push((Rank::Grant, g.site.clone()));
     }
     // ALTER statements of the table were pushed as Rank::Table; the

@@ -95,7 +95,7 @@ impl Patcher<'_> {
     fn add_column_text(&self, table: &Table, def: &str, what: String) -> R {
         let file = table.site.file;
         let t = self.text(file);
-        let Some(last) = table.columns.iter().filter(|c| !c.in_alter).last() else {
+        let Some(last) = table.columns.iter().rfind(|c| !c.in_alter) else {
             return self.add_element(table, def, what);
         };
         let (_, delim) = sql::element_end(t, last.site.span.start, table.site.span.end);

@@ -24,7 +24,8 @@ impl Ws {
         ] {
             copy_dir(&repo_root().join(sub), &dir.path().join(sub));
         }
-        for f in ["touchpoint.toml"] {
+        {
+            let f = "touchpoint.toml";
             let src = repo_root().join(f);
             if src.exists() {
                 std::fs::copy(&src, dir.path().join(f)).unwrap();
