@@ -111,8 +111,11 @@ pub enum Command {
         #[arg(long)]
         date: Option<String>,
         /// Skip the no-drift proof on a throwaway database (prints a warning).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "prove")]
         no_proof: bool,
+        /// With --no-execute: run the no-drift proof too (off by default there).
+        #[arg(long)]
+        prove: bool,
     },
     /// Regenerate (or verify with --check) the bridge docs from current_schema.
     Bridge {
@@ -290,6 +293,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitSta
             strict,
             date,
             no_proof,
+            prove,
         } => commands::finalize::run(
             &ws,
             &commands::finalize::FinalizeOpts {
@@ -301,6 +305,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitSta
                 strict,
                 date,
                 no_proof,
+                prove,
             },
             out,
             err,

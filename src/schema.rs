@@ -14,6 +14,7 @@ use pg_query::NodeEnum;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Where an object (or one change to it) is written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -264,7 +265,9 @@ pub struct Grant {
 /// The whole model, plus the parsed files it was built from.
 #[derive(Debug, Clone, Default)]
 pub struct Schema {
-    pub files: Vec<SqlFile>,
+    /// Shared, not copied: the patcher rebuilds the model after every
+    /// statement it applies, and only the file it edited is new.
+    pub files: Vec<Arc<SqlFile>>,
     pub tables: Vec<Table>,
     pub indexes: Vec<Index>,
     pub functions: Vec<Function>,
@@ -294,10 +297,10 @@ impl Schema {
             })
             .collect();
         let files = sql::read_files(&paths)?;
-        Ok(Schema::build(files))
+        Ok(Schema::build(files.into_iter().map(Arc::new).collect()))
     }
 
-    pub fn build(files: Vec<SqlFile>) -> Schema {
+    pub fn build(files: Vec<Arc<SqlFile>>) -> Schema {
         let mut schema = Schema::default();
         for (fi, file) in files.iter().enumerate() {
             for stmt in &file.statements {
@@ -1416,7 +1419,7 @@ mod tests {
     fn model(files: &[(&str, &str)]) -> Schema {
         let parsed = files
             .iter()
-            .map(|(p, t)| sql::parse(Path::new(p), t.to_string()).unwrap())
+            .map(|(p, t)| Arc::new(sql::parse(Path::new(p), t.to_string()).unwrap()))
             .collect();
         Schema::build(parsed)
     }

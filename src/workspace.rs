@@ -76,11 +76,16 @@ impl Default for Review {
 pub struct Finalize {
     /// Add a `-- Migration NN: title` note next to every patched place.
     pub notes: bool,
+    /// Run the no-drift proof on `finalize --no-execute` too.
+    pub prove_no_execute: bool,
 }
 
 impl Default for Finalize {
     fn default() -> Self {
-        Finalize { notes: true }
+        Finalize {
+            notes: true,
+            prove_no_execute: false,
+        }
     }
 }
 

@@ -331,6 +331,63 @@ fn no_execute_records_where_it_was_applied() {
     assert!(ws
         .read("current_schema/06_job_coordination.sql")
         .contains("CREATE INDEX IF NOT EXISTS idx_job_queue_created"));
+    // Recording a migration applied elsewhere needs no database: the
+    // proof is opt-in there, and the user is told how to ask for it.
+    assert!(!out.stderr.contains("starting the embedded database"));
+    assert!(out.stderr.contains("add --prove"), "{}", out.stderr);
+    assert!(!out.stderr.contains("WARNING"), "{}", out.stderr);
+}
+
+#[test]
+fn no_execute_with_prove_runs_the_proof_and_still_refuses_drift() {
+    let ws = Ws::sample();
+    // --prove: the proof runs, and passes on a migration the patcher maps.
+    let rel = drafted(
+        &ws,
+        "ALTER TABLE public.job_queue ADD COLUMN IF NOT EXISTS visible integer;\n",
+        "prove",
+    );
+    let out = run(ws.cmd(&[
+        "finalize",
+        &rel,
+        "--no-execute",
+        "--applied-via",
+        "staging",
+        "--prove",
+    ]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("starting the embedded database"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("comparing catalogs"), "{}", out.stderr);
+
+    // The same switch from the configuration, on a migration whose effect
+    // the patched files would miss: stopped before writing.
+    let ws = Ws::sample();
+    let toml = ws.read("touchpoint.toml");
+    ws.write(
+        "touchpoint.toml",
+        &if toml.contains("[finalize]") {
+            toml.replace("[finalize]", "[finalize]\nprove_no_execute = true")
+        } else {
+            format!("{toml}\n[finalize]\nprove_no_execute = true\n")
+        },
+    );
+    let rel = drafted(
+        &ws,
+        "CREATE OR REPLACE FUNCTION public.job_queue_sneak() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'ALTER TABLE public.job_queue ADD COLUMN sneaky integer'; END $$;\nSELECT public.job_queue_sneak();\n",
+        "sneak",
+    );
+    let snap = ws.snapshot();
+    let out = run(ws.cmd(&["finalize", &rel, "--no-execute", "--applied-via", "staging"]));
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("sneaky"), "{}", out.stdout);
+    assert_eq!(
+        without(snap, ".touchpoint"),
+        without(ws.snapshot(), ".touchpoint")
+    );
 }
 
 #[test]
@@ -391,17 +448,16 @@ fn no_proof_skips_the_database_with_a_warning() {
         "COMMENT ON TABLE public.job_queue IS 'Work for the workers';\n",
         "comment",
     );
-    let out = run(ws.cmd(&[
-        "finalize",
-        &rel,
-        "--no-execute",
-        "--applied-via",
-        "staging",
-        "--no-proof",
-    ]));
+    let out = run(ws.cmd(&["finalize", &rel, "--no-proof"]));
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(out.stderr.contains("WARNING: no-drift proof skipped"));
     assert!(!out.stderr.contains("starting the embedded database"));
+    // Nothing ran anywhere: the header does not claim an execution.
+    assert!(
+        ws.read(&rel).contains("Not executed on"),
+        "{}",
+        ws.read(&rel)
+    );
     assert!(ws
         .read("current_schema/06_job_coordination.sql")
         .contains("'Work for the workers'"));

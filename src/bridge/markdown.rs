@@ -383,7 +383,7 @@ fn find_sql_block<'a>(text: &str, s: &'a Scan, facts: &TableFacts) -> Option<&'a
 /// Column names of the table as the doc's SQL declares it, if it parses.
 fn declared_columns(sql: &str, facts: &TableFacts) -> Option<Vec<String>> {
     let file = crate::sql::parse(Path::new("bridge-doc.sql"), sql.to_string()).ok()?;
-    let schema = Schema::build(vec![file]);
+    let schema = Schema::build(vec![std::sync::Arc::new(file)]);
     let table = schema.table(&facts.name).or_else(|| {
         schema
             .tables

@@ -322,7 +322,7 @@ fn unparsed(path: &Path, text: String) -> SqlFile {
 /// The `current_schema` and bridge-doc half of the run.
 struct SchemaSide {
     /// The schema files that parsed, in replay order.
-    files: Vec<SqlFile>,
+    files: Vec<std::sync::Arc<SqlFile>>,
     /// Schema files that did not parse (the replay cannot run past them).
     unparsed: Vec<Diagnostic>,
     docs: usize,
@@ -358,7 +358,7 @@ fn schema_and_docs(ws: &Workspace, selection: &Selection, replay: bool) -> Resul
                     .extend(crate::lint::rules::emoji::scan(display, &f.text));
             }
         }
-        side.files = files;
+        side.files = files.into_iter().map(std::sync::Arc::new).collect();
     } else {
         // Some file does not parse: each one on its own, so that every
         // error is reported and the others still count.
@@ -372,7 +372,7 @@ fn schema_and_docs(ws: &Workspace, selection: &Selection, replay: bool) -> Resul
                 ));
             }
             match sql::read_file(path, display) {
-                Ok(f) => side.files.push(f),
+                Ok(f) => side.files.push(std::sync::Arc::new(f)),
                 Err(e) => {
                     if picked || replay {
                         side.diagnostics.push(e.diagnostic().clone());
@@ -395,11 +395,8 @@ fn schema_and_docs(ws: &Workspace, selection: &Selection, replay: bool) -> Resul
             .extend(bridge::placeholders(&display, doc.tier, &text));
     }
     if side.unparsed.is_empty() {
-        // The model takes the files and gives them back for the replay:
-        // cloning parse trees of a large schema costs more than building.
-        let schema = crate::schema::Schema::build(std::mem::take(&mut side.files));
+        let schema = crate::schema::Schema::build(side.files.clone());
         side.diagnostics.extend(bridge::check(ws, &schema)?);
-        side.files = schema.files;
     } else {
         side.diagnostics.push(bridge::skipped());
     }

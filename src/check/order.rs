@@ -55,7 +55,8 @@ struct Use {
     offset: usize,
 }
 
-pub fn check(files: &[SqlFile]) -> Vec<Diagnostic> {
+pub fn check<F: std::borrow::Borrow<SqlFile>>(files: &[F]) -> Vec<Diagnostic> {
+    let files: Vec<&SqlFile> = files.iter().map(|f| f.borrow()).collect();
     // First definition of every object, in replay order.
     let mut defined: HashMap<(Kind, QualName), (Pos, usize)> = HashMap::new();
     for (fi, f) in files.iter().enumerate() {

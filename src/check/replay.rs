@@ -20,14 +20,18 @@ use crate::workspace::Workspace;
 
 /// `unparsed`: schema files that do not parse. The replay stops at the
 /// first of them, as psql would stop at the syntax error.
-pub fn run(ws: &Workspace, files: &[SqlFile], unparsed: &[Diagnostic]) -> Result<Vec<Diagnostic>> {
+pub fn run(
+    ws: &Workspace,
+    files: &[std::sync::Arc<SqlFile>],
+    unparsed: &[Diagnostic],
+) -> Result<Vec<Diagnostic>> {
     // Files run in name order; a file that does not parse is where the
     // replay would stop, so only the files before it are replayed.
     let stop = unparsed.iter().filter_map(|d| d.file.clone()).min();
-    let before: Vec<SqlFile> = files
+    let before: Vec<&SqlFile> = files
         .iter()
         .filter(|f| stop.as_ref().is_none_or(|s| f.path < *s))
-        .cloned()
+        .map(|f| &**f)
         .collect();
     let emb = Embedded::start()?;
     emb.create_database("touchpoint_check", None)?;

@@ -21,12 +21,13 @@ use crate::journal::{self, Journal, Phase, StagedFile};
 use crate::patch;
 use crate::report::{self, Diagnostic};
 use crate::schema::Schema;
-use crate::sql::{self, SqlFile};
+use crate::sql::SqlFile;
 use crate::text;
 use crate::workspace::Workspace;
 use pg_query::NodeEnum;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Default)]
@@ -41,9 +42,11 @@ pub struct FinalizeOpts {
     /// `YYYY-MM-DD` recorded as the execution date; today when absent.
     pub date: Option<String>,
     /// Skip the no-drift proof on the throwaway database (with a warning):
-    /// for machines without PostgreSQL binaries and for `--no-execute` runs
-    /// that must be instant.
+    /// for machines without PostgreSQL binaries.
     pub no_proof: bool,
+    /// Run the proof with `--no-execute` too (it is off there by default,
+    /// see `proof_wanted`).
+    pub prove: bool,
 }
 
 /// Where the migration is committed.
@@ -165,15 +168,18 @@ pub fn run(
         .finalize
         .notes
         .then(|| format!("-- Migration {version}: {title}"));
-    let patched = patch::patch(&schema.files, &m.sql, &patch::Options { note })?;
-    let mut new_files: Vec<SqlFile> = schema.files.clone();
-    for f in &patched.files {
-        new_files[f.index] = sql::parse(&f.path, f.new.clone())?;
-    }
+    let patched = patch::patch(&schema, &m.sql, &patch::Options { note })?;
+    let new_files = patched.after.clone();
 
     // 2. The proof, on a throwaway database.
     let proof = if opts.no_proof {
         Proof::Skipped("--no-proof was given".into())
+    } else if !proof_wanted(ws, opts) {
+        let _ = writeln!(
+            err,
+            "note: the migration ran elsewhere (--no-execute), so the no-drift proof on a throwaway database is opt-in: add --prove (or set [finalize] prove_no_execute = true); `touchpoint check --replay` still replays the patched files"
+        );
+        Proof::NotWanted
     } else {
         prove(
             ws,
@@ -200,8 +206,12 @@ pub fn run(
             let _ = writeln!(out, "finalize stopped before writing anything: current_schema would not match the migrated database");
             return Ok(ExitStatus::Failure);
         }
-        Proof::Skipped(why) => {
-            let _ = writeln!(err, "WARNING: no-drift proof skipped: {why}");
+        Proof::Skipped(_) | Proof::NotWanted => {
+            if let Proof::Skipped(why) = &proof {
+                let _ = writeln!(err, "WARNING: no-drift proof skipped: {why}");
+            }
+            // Without the database's view of what changed, a statement the
+            // patcher cannot map would leave current_schema behind.
             if !patched.unmapped.is_empty() {
                 let _ = write!(out, "{}", report::render_human(&patched.unmapped));
                 return Ok(ExitStatus::Failure);
@@ -211,7 +221,7 @@ pub fn run(
     }
 
     // 3. Docs, header, sum file.
-    let new_schema = Schema::build(new_files.clone());
+    let new_schema = Schema::build(new_files);
     let docs = bridge::discover(ws)?;
     let a = analysis::analyze(&schema, &m.sql, &docs, &|p| ws.display(p), 0);
     let tables: Vec<String> = a
@@ -432,14 +442,24 @@ enum Proof {
     Passed,
     Drift(Vec<catalog::CatalogDiff>),
     Skipped(String),
+    /// `--no-execute` without `--prove`.
+    NotWanted,
+}
+
+/// Whether the no-drift proof runs. With `--no-execute` the migration ran
+/// elsewhere: there is no local database it produced, and recording it is
+/// a file operation the user expects to be instant, so the proof (two
+/// replays of the whole schema on a throwaway cluster) is opt-in there.
+fn proof_wanted(ws: &Workspace, opts: &FinalizeOpts) -> bool {
+    !opts.no_execute || opts.prove || ws.config.finalize.prove_no_execute
 }
 
 /// Old files + migration versus patched files, on a throwaway cluster.
 #[allow(clippy::too_many_arguments)]
 fn prove(
     ws: &Workspace,
-    old: &[SqlFile],
-    new: &[SqlFile],
+    old: &[Arc<SqlFile>],
+    new: &[Arc<SqlFile>],
     m: &Migration,
     statements: &[tracking::MigrationStatement],
     sum: &str,

@@ -27,7 +27,7 @@ use crate::workspace::Workspace;
 use regex::Regex;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 /// The header section a rollback adds. A migration that has it is no
@@ -222,14 +222,12 @@ pub fn run(
     let schema = Schema::load(ws)?;
     let mut staged: Vec<StagedFile> = Vec::new();
     let mut patched = patch::Outcome::default();
-    let mut new_files: Vec<SqlFile> = schema.files.clone();
+    let mut new_files: Vec<Arc<SqlFile>> = schema.files.clone();
     let mut doc_notes: Vec<String> = Vec::new();
     if patch_files {
-        patched = patch::patch(&schema.files, &script, &patch::Options { note: None })?;
+        patched = patch::patch(&schema, &script, &patch::Options { note: None })?;
         let note = format!("-- Migration {version}: {title}");
-        for f in &patched.files {
-            new_files[f.index] = sql::parse(&f.path, f.new.clone())?;
-        }
+        new_files = patched.after.clone();
         for (i, f) in schema.files.iter().enumerate() {
             let text = &new_files[i].text;
             if text.lines().any(|l| l.trim() == note) {
@@ -237,7 +235,7 @@ pub fn run(
                     .split_inclusive('\n')
                     .filter(|l| l.trim() != note)
                     .collect();
-                new_files[i] = sql::parse(&f.path, kept)?;
+                new_files[i] = Arc::new(sql::parse(&f.path, kept)?);
             }
         }
     }
@@ -651,8 +649,8 @@ fn execute_on(
 /// throwaway cluster. With `new` = `None`, only that the script runs.
 fn prove(
     ws: &Workspace,
-    old: &[SqlFile],
-    new: Option<&[SqlFile]>,
+    old: &[Arc<SqlFile>],
+    new: Option<&[Arc<SqlFile>]>,
     script: &SqlFile,
     err: &mut dyn Write,
 ) -> Result<Proof> {

@@ -219,7 +219,14 @@ impl Embedded {
             Some(Err(e)) if e.diagnostic().code != "io" => return Err(e),
             _ => None,
         };
+        // A cluster initialized by this start (for the cache) is ours:
+        // moved into place instead of copied back from the cache, which
+        // saves a first start a second copy of a thousand files.
+        let fresh = this.socket_dir().join("template");
         match &template {
+            _ if fresh.join("PG_VERSION").is_file() => {
+                fs::rename(&fresh, &data).map_err(|e| Error::io(&fresh, e))?
+            }
             Some(t) => copy_tree(t, &data).map_err(|e| {
                 Error::new(
                     "embedded-database",
@@ -339,7 +346,8 @@ impl Embedded {
 
     /// The cached template cluster of this version, built on first use.
     /// Built elsewhere and renamed into place, so a concurrent process sees
-    /// either no template or a complete one.
+    /// either no template or a complete one. A cluster built here is left
+    /// in `socket_dir()/template` for `start_with` to use.
     fn template(&self, cache_root: &Path) -> Result<PathBuf> {
         let target = cache_root.join(format!("pg-{}", self.bin.version));
         if target.join("PG_VERSION").is_file() {
@@ -361,7 +369,6 @@ impl Embedded {
             )
             .help(format!("check that {} is writable", cache_root.display()))
         })?;
-        let _ = fs::remove_dir_all(&built);
         match fs::rename(staging.path(), &target) {
             Ok(()) => {
                 let _ = staging.keep();
@@ -738,6 +745,18 @@ mod tests {
             let mut c = s.connect("postgres").unwrap();
             c.batch_execute("create table x (id int)").unwrap();
         }
+        // The first starts run on the clusters they initialized for the
+        // cache (moved, not copied back): the cache must not see their
+        // changes.
+        let fourth = Embedded::start_with(&opts).unwrap();
+        let n: i64 = fourth
+            .connect("postgres")
+            .unwrap()
+            .query_one("select count(*) from pg_class where relname = 'x'", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(n, 0, "the template cache was changed by a running cluster");
+        drop(fourth);
         drop(servers);
         drop(third);
         for d in dirs {

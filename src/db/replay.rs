@@ -163,9 +163,12 @@ pub fn meta_is_harmless(text: &str) -> bool {
 /// Execute every statement of every file in order. Harmless psql
 /// meta-commands are skipped; includes, connection changes and the others
 /// that would change what runs stop the replay, reported where they are.
-pub fn replay(client: &mut Client, files: &[SqlFile]) -> Result<(), ReplayFailure> {
+pub fn replay<F: std::borrow::Borrow<SqlFile>>(
+    client: &mut Client,
+    files: &[F],
+) -> Result<(), ReplayFailure> {
     for file in files {
-        replay_file(client, file)?;
+        replay_file(client, file.borrow())?;
     }
     Ok(())
 }

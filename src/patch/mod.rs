@@ -19,6 +19,7 @@ use crate::schema::{Schema, Site};
 use crate::sql::{self, SqlFile, Statement};
 use pg_query::NodeEnum;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// One place the patch changed, with its line after patching.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +49,9 @@ pub struct Outcome {
     /// Statements the patcher could not map: they need the database's view
     /// of what changed, or a hand edit.
     pub unmapped: Vec<Diagnostic>,
+    /// Every schema file after patching, parsed (the unchanged ones shared
+    /// with the input).
+    pub after: Vec<Arc<SqlFile>>,
 }
 
 /// A text edit on one schema file.
@@ -98,21 +102,48 @@ pub struct Options {
 
 /// The patcher's working state.
 pub(crate) struct Patcher<'a> {
-    pub files: Vec<SqlFile>,
+    pub files: Vec<Arc<SqlFile>>,
     pub opts: &'a Options,
     anchors: Vec<(usize, usize, String)>,
     pub outcome: Outcome,
     pub migration: &'a SqlFile,
+    base: &'a Schema,
+    /// The model of `files` once they differ from `base`'s; `None` while
+    /// it has to be rebuilt. Building it is most of a patch's cost, so it
+    /// is rebuilt only when a statement needs it after an edit.
+    rebuilt: Option<Arc<Schema>>,
+    edited: bool,
 }
 
-pub fn patch(schema_files: &[SqlFile], migration: &SqlFile, opts: &Options) -> Result<Outcome> {
+/// The model a unit works on: the input's until the first edit.
+pub(crate) enum Model<'a> {
+    Base(&'a Schema),
+    Built(Arc<Schema>),
+}
+
+impl std::ops::Deref for Model<'_> {
+    type Target = Schema;
+    fn deref(&self) -> &Schema {
+        match self {
+            Model::Base(s) => s,
+            Model::Built(s) => s,
+        }
+    }
+}
+
+/// Apply `migration` to the text of `schema`'s files.
+pub fn patch(schema: &Schema, migration: &SqlFile, opts: &Options) -> Result<Outcome> {
     let mut p = Patcher {
-        files: schema_files.to_vec(),
+        files: schema.files.clone(),
         opts,
         anchors: Vec::new(),
         outcome: Outcome::default(),
         migration,
+        base: schema,
+        rebuilt: None,
+        edited: false,
     };
+    let schema_files = &schema.files;
     let mut last = None;
     for stmt in &migration.statements {
         if last == Some(stmt.span) {
@@ -128,7 +159,7 @@ pub fn patch(schema_files: &[SqlFile], migration: &SqlFile, opts: &Options) -> R
             _ => vec![None],
         };
         for u in units {
-            let model = Schema::build(p.files.clone());
+            let model = p.model();
             let result = p.unit(&model, stmt, u).and_then(|edits| p.apply(edits));
             if let Err(reason) = result {
                 p.unmapped(stmt, &reason);
@@ -162,10 +193,11 @@ pub fn patch(schema_files: &[SqlFile], migration: &SqlFile, opts: &Options) -> R
         .collect();
     changes.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
     out.changes = changes;
+    out.after = p.files;
     Ok(out)
 }
 
-impl Patcher<'_> {
+impl<'a> Patcher<'a> {
     fn unmapped(&mut self, stmt: &Statement, reason: &str) {
         let summary = crate::text::one_line(stmt.text(&self.migration.text), 80);
         self.outcome.unmapped.push(
@@ -180,7 +212,7 @@ impl Patcher<'_> {
     /// last first so that earlier offsets stay valid; re-parse what changed.
     fn apply(&mut self, mut edits: Vec<Edit>) -> Result<(), String> {
         edits.sort_by_key(|e| std::cmp::Reverse((e.file, e.start, e.end)));
-        let backup_files: Vec<(usize, SqlFile)> = {
+        let backup_files: Vec<(usize, Arc<SqlFile>)> = {
             let mut idx: Vec<usize> = edits.iter().map(|e| e.file).collect();
             idx.dedup();
             idx.into_iter()
@@ -222,7 +254,10 @@ impl Patcher<'_> {
                 eprintln!("{t}");
             }
             match sql::parse(&self.files[i].path.clone(), t) {
-                Ok(f) => self.files[i] = f,
+                Ok(f) => {
+                    self.files[i] = Arc::new(f);
+                    self.edited = true;
+                }
                 Err(err) => {
                     for (j, f) in backup_files {
                         self.files[j] = f;
@@ -246,7 +281,7 @@ impl Patcher<'_> {
     /// table that is gone. One at a time, re-reading the text after each.
     fn cleanup(&mut self, before: &Schema) {
         for _ in 0..64 {
-            let model = Schema::build(self.files.clone());
+            let model = self.model();
             let gone_table = |q: &QualName| before.table(q).is_some() && model.table(q).is_none();
             let orphan = model.tables.iter().find_map(|t| {
                 t.constraints
@@ -272,6 +307,18 @@ impl Patcher<'_> {
             if edits.and_then(|e| self.apply(e)).is_err() {
                 return;
             }
+        }
+    }
+
+    /// The model of the files as they are now.
+    fn model(&mut self) -> Model<'a> {
+        if self.edited {
+            self.rebuilt = Some(Arc::new(Schema::build(self.files.clone())));
+            self.edited = false;
+        }
+        match &self.rebuilt {
+            Some(m) => Model::Built(m.clone()),
+            None => Model::Base(self.base),
         }
     }
 

@@ -51,8 +51,9 @@ fn run(migration: &str) -> (String, Outcome) {
         .unwrap(),
     ];
     let m = crate::sql::parse(Path::new("migration_history/m.sql"), migration.to_string()).unwrap();
+    let schema = crate::schema::Schema::build(files.into_iter().map(std::sync::Arc::new).collect());
     let out = patch(
-        &files,
+        &schema,
         &m,
         &Options {
             note: Some("-- Migration 07: test change".into()),
