@@ -9,9 +9,11 @@ use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Hash, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    // `--fail-on info` would fail on every note: not offered.
+    #[value(skip)]
     Info,
     Warning,
     Error,

@@ -44,6 +44,7 @@ pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
 pub fn temp_file_for(path: &Path, contents: &str) -> Result<tempfile::NamedTempFile> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    sweep_once(dir);
     // The pid in the name lets a later run tell a temporary file of a
     // killed process (removed by `sweep_stale_temp_files`) from one that
     // another running process is about to rename.
@@ -60,6 +61,19 @@ pub fn temp_file_for(path: &Path, contents: &str) -> Result<tempfile::NamedTempF
         let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
     }
     Ok(tmp)
+}
+
+/// Every folder touchpoint writes into is swept of the leftovers of killed
+/// runs (research, approve, bridge ...) the first time this process writes
+/// there: once, because `bridge` writes a thousand docs into one folder.
+fn sweep_once(dir: &Path) {
+    static SWEPT: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+    let Ok(mut swept) = SWEPT.lock() else { return };
+    if !swept.iter().any(|d| d == dir) {
+        swept.push(dir.to_path_buf());
+        drop(swept);
+        sweep_stale_temp_files(dir);
+    }
 }
 
 const TEMP_PREFIX: &str = ".touchpoint-";
@@ -185,5 +199,14 @@ mod tests {
         assert!(!dead.exists());
         assert!(live.exists());
         assert!(other.exists());
+    }
+
+    #[test]
+    fn a_write_sweeps_the_leftovers_of_killed_runs_in_its_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let dead = dir.path().join(".touchpoint-2147483646-xyz.tmp");
+        std::fs::write(&dead, "half a doc").unwrap();
+        write_atomic(&dir.path().join("doc.md"), "whole").unwrap();
+        assert!(!dead.exists());
     }
 }

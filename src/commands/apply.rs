@@ -26,16 +26,29 @@ use std::path::PathBuf;
 use std::time::Duration;
 use tracking::{ExecFailure, ExecNote, ExecOutcome, Tracker, TrackingRow};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct ApplyOpts {
+    /// The target database (or DATABASE_URL, or [database] url).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// Run the pending migrations in a transaction that is rolled back,
+    /// and report what would happen.
+    #[arg(long)]
     pub dry_run: bool,
-    /// Apply up to and including this number.
+    /// Stop after this sequence number.
+    #[arg(long, value_name = "NN")]
     pub to: Option<u32>,
+    /// Run the whole batch in one transaction: all of it or none.
+    #[arg(long)]
     pub single_transaction: bool,
-    /// Record up to this number as applied without running.
+    /// Record the finalized migrations up to NN as applied without
+    /// running them, for a database that already has them.
+    #[arg(long, value_name = "NN", conflicts_with_all = ["to", "single_transaction", "allow_out_of_order"])]
     pub baseline: Option<u32>,
+    /// Apply a pending migration even when a later one is applied.
+    #[arg(long)]
     pub allow_out_of_order: bool,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
 }
 

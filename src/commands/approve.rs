@@ -11,11 +11,14 @@ use crate::workspace::Workspace;
 use std::io::Write;
 use std::path::PathBuf;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct ApproveOpts {
     pub file: PathBuf,
+    /// Reviewer name (default: git config user.name).
+    #[arg(long)]
     pub by: Option<String>,
-    /// `YYYY-MM-DD`; today when absent (tests pin it).
+    /// Review date (YYYY-MM-DD), default today.
+    #[arg(long)]
     pub date: Option<String>,
 }
 

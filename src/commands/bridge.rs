@@ -10,16 +10,20 @@ use crate::workspace::Workspace;
 use std::fmt::Write as _;
 use std::io::Write as _;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct BridgeOpts {
-    /// Tables to regenerate; empty = every documented table.
+    /// Tables to regenerate (default: every documented table).
     pub tables: Vec<String>,
     /// Write nothing; print a diff and fail if anything would change.
+    #[arg(long)]
     pub check: bool,
     /// Create a new set of docs for this table.
+    #[arg(long, value_name = "TABLE")]
     pub new: Option<String>,
-    /// Group (sub-folder) for `new`.
+    /// Group (sub-folder) for --new.
+    #[arg(long)]
     pub group: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
 }
 

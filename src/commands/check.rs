@@ -8,13 +8,23 @@ use crate::report::{self, Format, Severity};
 use crate::workspace::Workspace;
 use std::io::Write;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct CheckOpts {
+    /// Also replay current_schema on the embedded throwaway database.
+    #[arg(long)]
     pub replay: bool,
+    /// Run the per-file rules only on files changed since this git
+    /// revision (numbering and the sum file are always checked).
+    #[arg(long, value_name = "GIT_REV")]
     pub since: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-    /// Lowest severity that fails; error when absent.
+    /// Lowest severity that makes the exit code 1 (default: error).
+    #[arg(long, value_enum)]
     pub fail_on: Option<Severity>,
+    /// First record every finalized migration on disk in
+    /// migration_history/touchpoint.sum (once, when adopting touchpoint).
+    #[arg(long)]
     pub write_sum: bool,
 }
 

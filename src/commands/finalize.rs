@@ -30,22 +30,32 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct FinalizeOpts {
     pub file: PathBuf,
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// Run the SQL in a transaction that is rolled back and print the diffs
+    /// it would write.
+    #[arg(long)]
     pub dry_run: bool,
+    /// The migration was applied elsewhere: everything but the execution.
+    #[arg(long, requires = "applied_via")]
     pub no_execute: bool,
+    /// Where it was applied, for the header (with --no-execute).
+    #[arg(long, value_name = "TEXT")]
     pub applied_via: Option<String>,
-    /// A `current_schema` that does not replay is an error, not a warning.
+    /// A current_schema that does not replay is an error, not a warning.
+    #[arg(long)]
     pub strict: bool,
-    /// `YYYY-MM-DD` recorded as the execution date; today when absent.
+    /// Execution date recorded in the header (YYYY-MM-DD), default today.
+    #[arg(long)]
     pub date: Option<String>,
-    /// Skip the no-drift proof on the throwaway database (with a warning):
-    /// for machines without PostgreSQL binaries.
+    /// Skip the no-drift proof on a throwaway database (prints a warning).
+    #[arg(long, conflicts_with = "prove")]
     pub no_proof: bool,
-    /// Run the proof with `--no-execute` too (it is off there by default,
-    /// see `proof_wanted`).
+    /// With --no-execute: run the no-drift proof too (off by default there).
+    #[arg(long)]
     pub prove: bool,
 }
 

@@ -13,10 +13,14 @@ use crate::workspace::Workspace;
 use std::io::Write;
 use std::path::PathBuf;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct LintOpts {
+    #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Lowest severity that makes the exit code 1 (default: [lint] fail_on).
+    #[arg(long, value_enum)]
     pub fail_on: Option<Severity>,
 }
 

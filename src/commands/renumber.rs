@@ -13,7 +13,7 @@ use regex::Regex;
 use std::io::Write;
 use std::path::PathBuf;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct RenumberOpts {
     pub file: PathBuf,
 }

@@ -15,19 +15,32 @@ use crate::workspace::Workspace;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct ResearchOpts {
+    /// Short name of the change, e.g. add_job_priority.
+    #[arg(required_unless_present = "refresh")]
     pub slug: Option<String>,
+    #[arg(long)]
     pub title: Option<String>,
+    #[arg(long)]
     pub issue: Option<String>,
-    /// SQL file, or `-` for standard input.
+    /// The migration SQL (a file, or - for standard input).
+    #[arg(long, value_name = "FILE|-")]
     pub sql: Option<PathBuf>,
-    /// `YYYY-MM-DD`; today when absent.
+    /// Date of the migration (YYYY-MM-DD), default today.
+    #[arg(long)]
     pub date: Option<String>,
+    /// Re-run the analysis of an existing draft after its SQL changed.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["slug", "sql", "title", "date", "problem", "solution", "strategy"])]
     pub refresh: Option<PathBuf>,
-    /// Prose for the header, so scripted drafts need no editor.
+    /// Text of the PROBLEM section (default: a placeholder to fill in).
+    #[arg(long)]
     pub problem: Option<String>,
+    /// Text of the SOLUTION section (default: a placeholder to fill in).
+    #[arg(long)]
     pub solution: Option<String>,
+    /// Text of the MIGRATION STRATEGY section (default: derived from the locks).
+    #[arg(long)]
     pub strategy: Option<String>,
 }
 

@@ -35,16 +35,26 @@ use std::time::Duration;
 /// why its changes are missing.
 pub const ROLLED_BACK_SECTION: &str = "ROLLED BACK";
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct RollbackOpts {
     pub file: PathBuf,
+    /// The database to roll back (or DATABASE_URL, or [database] url);
+    /// without one, the script is tried on a throwaway database and
+    /// only the files change.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
-    /// Do not ask.
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
     pub yes: bool,
     /// Leave current_schema, the docs and the header alone.
+    #[arg(long)]
     pub no_patch: bool,
+    /// Run the script in a transaction that is rolled back and print
+    /// the file changes; change nothing.
+    #[arg(long)]
     pub dry_run: bool,
-    /// `YYYY-MM-DD` recorded in the header; today when absent.
+    /// Date recorded in the header (YYYY-MM-DD), default today.
+    #[arg(long)]
     pub date: Option<String>,
 }
 

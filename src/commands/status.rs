@@ -18,9 +18,11 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct StatusOpts {
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
 }
 
