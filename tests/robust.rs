@@ -1143,6 +1143,22 @@ fn fuzz_targets_hold_on_kept_inputs_and_mutations() {
                 inputs.push((e.path().to_path_buf(), std::fs::read(e.path()).unwrap()));
             }
         }
+        // The sample's own files, as fuzz/seed.sh gives them to cargo fuzz.
+        let sample: &[&str] = match name {
+            "sql" => &["current_schema", "migration_history"],
+            "header" => &["migration_history"],
+            _ => &[],
+        };
+        for dir in sample {
+            for e in walkdir::WalkDir::new(repo_root().join(dir))
+                .sort_by_file_name()
+                .into_iter()
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().extension().is_some_and(|x| x == "sql"))
+            {
+                inputs.push((e.path().to_path_buf(), std::fs::read(e.path()).unwrap()));
+            }
+        }
         assert!(!inputs.is_empty(), "no seeds for {name}");
         for (path, data) in &inputs {
             let r = std::panic::catch_unwind(|| check(data));
