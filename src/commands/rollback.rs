@@ -713,15 +713,7 @@ fn prove(
         }));
     }
     let _ = writeln!(err, "comparing catalogs");
-    let exclude = catalog::default_exclusions(&ws.config.database.tracking_schema);
-    let a = catalog::introspect(&mut before, &exclude)?;
-    let b = catalog::introspect(&mut after, &exclude)?;
-    // As in finalize: column order differs when a column comes back in
-    // another place, with the same definition; that is not drift.
-    let diffs: Vec<catalog::CatalogDiff> = catalog::diff(&a, &b)
-        .into_iter()
-        .filter(|d| !d.detail.contains("column order"))
-        .collect();
+    let diffs = catalog::drift(&mut before, &mut after, &ws.config.database.tracking_schema)?;
     Ok(if diffs.is_empty() {
         Proof::Passed
     } else {
