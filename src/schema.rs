@@ -311,6 +311,19 @@ impl Schema {
         schema
     }
 
+    /// This model with one more file's statements folded in after the
+    /// others (a migration on top of `current_schema`), without building
+    /// the rest again.
+    pub fn with_file(&self, file: Arc<SqlFile>) -> Schema {
+        let mut s = self.clone();
+        let fi = s.files.len();
+        for stmt in &file.statements {
+            s.apply(fi, &file, stmt);
+        }
+        s.files.push(file);
+        s
+    }
+
     pub fn table(&self, name: &QualName) -> Option<&Table> {
         self.table_index.get(name).map(|&i| &self.tables[i])
     }

@@ -363,18 +363,31 @@ fn no_execute_with_prove_runs_the_proof_and_still_refuses_drift() {
     );
     assert!(out.stderr.contains("comparing catalogs"), "{}", out.stderr);
 
-    // The same switch from the configuration, on a migration whose effect
-    // the patched files would miss: stopped before writing.
+    // The same switch from the configuration.
     let ws = Ws::sample();
     let toml = ws.read("touchpoint.toml");
+    assert!(toml.contains("[finalize]"));
     ws.write(
         "touchpoint.toml",
-        &if toml.contains("[finalize]") {
-            toml.replace("[finalize]", "[finalize]\nprove_no_execute = true")
-        } else {
-            format!("{toml}\n[finalize]\nprove_no_execute = true\n")
-        },
+        &toml.replace("[finalize]", "[finalize]\nprove_no_execute = true"),
     );
+    let rel = drafted(
+        &ws,
+        "CREATE INDEX IF NOT EXISTS idx_job_queue_created ON public.job_queue (created_at);\n",
+        "idx",
+    );
+    let out = run(ws.cmd(&["finalize", &rel, "--no-execute", "--applied-via", "staging"]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("comparing catalogs"), "{}", out.stderr);
+}
+
+#[test]
+fn no_execute_asks_the_database_when_the_model_cannot_vouch() {
+    // The migration calls a function of its own that adds a column: the
+    // patched files cannot show it, and no model of the text sees it.
+    // Without --prove, finalize --no-execute still sends it to the
+    // database, which finds the column, and stops before writing.
+    let ws = Ws::sample();
     let rel = drafted(
         &ws,
         "CREATE OR REPLACE FUNCTION public.job_queue_sneak() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'ALTER TABLE public.job_queue ADD COLUMN sneaky integer'; END $$;\nSELECT public.job_queue_sneak();\n",
@@ -383,11 +396,29 @@ fn no_execute_with_prove_runs_the_proof_and_still_refuses_drift() {
     let snap = ws.snapshot();
     let out = run(ws.cmd(&["finalize", &rel, "--no-execute", "--applied-via", "staging"]));
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("calls public.job_queue_sneak"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stdout.contains("sneaky"), "{}", out.stdout);
     assert_eq!(
         without(snap, ".touchpoint"),
         without(ws.snapshot(), ".touchpoint")
     );
+
+    // A DO block that only moves data: the patcher cannot map it, the
+    // database shows it changes no schema, so it is finalized.
+    let ws = Ws::sample();
+    let rel = drafted(
+        &ws,
+        "DO $$ BEGIN UPDATE public.job_queue SET updated_at = updated_at WHERE false; END $$;\n",
+        "data",
+    );
+    let out = run(ws.cmd(&["finalize", &rel, "--no-execute", "--applied-via", "staging"]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("cannot map"), "{}", out.stderr);
+    assert!(out.stderr.contains("comparing catalogs"), "{}", out.stderr);
 }
 
 #[test]

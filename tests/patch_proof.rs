@@ -30,6 +30,41 @@ fn finalize_proves(sql: &str) -> Ws {
         "finalize of\n{sql}\nstdout:\n{}\nstderr:\n{}",
         out.stdout, out.stderr
     );
+    // The fast path of --no-execute must agree: the schema model of the
+    // patched files vouches for them without asking a database (a
+    // disagreement would make every such finalize slow, or hide a bug).
+    let copy = Ws::sample();
+    copy.write("draft.sql", sql);
+    let out = run(copy.cmd(&[
+        "research",
+        "change",
+        "--sql",
+        "draft.sql",
+        "--problem",
+        "p",
+        "--solution",
+        "s",
+    ]));
+    let rel = out.stdout.trim().to_string();
+    assert_eq!(run(copy.cmd(&["approve", &rel, "--by", "t"])).code, 0);
+    let out = run(copy.cmd(&["finalize", &rel, "--no-execute", "--applied-via", "x"]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("checked against the schema model"),
+        "the model did not vouch for\n{sql}\n{}",
+        out.stderr
+    );
+    let schema_files = |w: &Ws| -> Vec<(std::path::PathBuf, Vec<u8>)> {
+        w.snapshot()
+            .into_iter()
+            .filter_map(|(p, c)| Some((p.strip_prefix(w.path()).ok()?.to_path_buf(), c)))
+            .filter(|(p, _)| p.starts_with("current_schema"))
+            .collect()
+    };
+    assert!(
+        schema_files(&copy) == schema_files(&ws),
+        "the same patch with and without --no-execute"
+    );
     ws
 }
 

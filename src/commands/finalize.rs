@@ -180,16 +180,62 @@ pub fn run(
         .then(|| format!("-- Migration {version}: {title}"));
     let patched = patch::patch(&schema, &m.sql, &patch::Options { note })?;
     let new_files = patched.after.clone();
+    let new_schema = Schema::build(new_files.clone());
 
-    // 2. The proof, on a throwaway database.
+    // 2. The proof, on a throwaway database. Where it does not run, the
+    // models of old files + migration and of the patched files are
+    // compared instead; a difference there sends the question to the
+    // database after all.
+    let expected = std::cell::OnceCell::new();
+    let expected = || expected.get_or_init(|| schema.with_file(Arc::new(m.sql.clone())));
+    // The files whose objects can differ: the migration's (last in
+    // `expected`) and the ones the patch edited.
+    let touched: Vec<usize> = patched
+        .files
+        .iter()
+        .map(|f| f.index)
+        .chain([schema.files.len()])
+        .collect();
+    let model_drift = || patch::verify::model_drift(expected(), &new_schema, &touched);
     let proof = if opts.no_proof {
         Proof::Skipped("--no-proof was given".into())
     } else if !proof_wanted(ws, opts) {
-        let _ = writeln!(
-            err,
-            "note: the migration ran elsewhere (--no-execute), so the no-drift proof on a throwaway database is opt-in: add --prove (or set [finalize] prove_no_execute = true); `touchpoint check --replay` still replays the patched files"
-        );
-        Proof::NotWanted
+        // What the model cannot settle goes to the database after all.
+        let mut doubt = model_drift();
+        if !patched.unmapped.is_empty() {
+            doubt.push(format!(
+                "{} statement(s) the patcher cannot map",
+                patched.unmapped.len()
+            ));
+        }
+        if let Some(code) = patch::verify::runs_schema_code(&m.sql, expected()) {
+            doubt.push(format!(
+                "{code}, which may change the schema where no model sees it"
+            ));
+        }
+        if doubt.is_empty() {
+            let _ = writeln!(
+                err,
+                "note: the migration ran elsewhere (--no-execute): the patched files were checked against the schema model, not on a throwaway database; add --prove (or set [finalize] prove_no_execute = true) for that proof"
+            );
+            Proof::NotWanted
+        } else {
+            let _ = writeln!(
+                err,
+                "the schema model alone cannot vouch for the patched files ({}); asking a throwaway database",
+                doubt.join("; ")
+            );
+            prove(
+                ws,
+                &schema.files,
+                &new_files,
+                &m,
+                &statements,
+                &sum,
+                opts.strict,
+                err,
+            )?
+        }
     } else {
         prove(
             ws,
@@ -219,6 +265,9 @@ pub fn run(
         Proof::Skipped(_) | Proof::NotWanted => {
             if let Proof::Skipped(why) = &proof {
                 let _ = writeln!(err, "WARNING: no-drift proof skipped: {why}");
+                for d in model_drift() {
+                    let _ = writeln!(err, "WARNING: schema model: {d}");
+                }
             }
             // Without the database's view of what changed, a statement the
             // patcher cannot map would leave current_schema behind.
@@ -231,7 +280,6 @@ pub fn run(
     }
 
     // 3. Docs, header, sum file.
-    let new_schema = Schema::build(new_files);
     let docs = bridge::discover(ws)?;
     let a = analysis::analyze(&schema, &m.sql, &docs, &|p| ws.display(p), 0);
     let tables: Vec<String> = a

@@ -11,6 +11,7 @@
 mod objects;
 mod table;
 mod text;
+pub mod verify;
 
 use crate::ast::QualName;
 use crate::error::Result;
