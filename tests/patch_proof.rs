@@ -7,7 +7,8 @@
 
 use crate::common::{run, Ws};
 
-fn finalize_proves(sql: &str) -> Ws {
+/// A copy of the sample with `sql` researched and approved; the draft's path.
+fn drafted(sql: &str) -> (Ws, String) {
     let ws = Ws::sample();
     ws.write("draft.sql", sql);
     let out = run(ws.cmd(&[
@@ -24,6 +25,11 @@ fn finalize_proves(sql: &str) -> Ws {
     let rel = out.stdout.trim().to_string();
     let out = run(ws.cmd(&["approve", &rel, "--by", "t"]));
     assert_eq!(out.code, 0, "{}", out.stdout);
+    (ws, rel)
+}
+
+fn finalize_proves(sql: &str) -> Ws {
+    let (ws, rel) = drafted(sql);
     let out = run(ws.cmd(&["finalize", &rel]));
     assert_eq!(
         out.code, 0,
@@ -33,20 +39,7 @@ fn finalize_proves(sql: &str) -> Ws {
     // The fast path of --no-execute must agree: the schema model of the
     // patched files vouches for them without asking a database (a
     // disagreement would make every such finalize slow, or hide a bug).
-    let copy = Ws::sample();
-    copy.write("draft.sql", sql);
-    let out = run(copy.cmd(&[
-        "research",
-        "change",
-        "--sql",
-        "draft.sql",
-        "--problem",
-        "p",
-        "--solution",
-        "s",
-    ]));
-    let rel = out.stdout.trim().to_string();
-    assert_eq!(run(copy.cmd(&["approve", &rel, "--by", "t"])).code, 0);
+    let (copy, rel) = drafted(sql);
     let out = run(copy.cmd(&["finalize", &rel, "--no-execute", "--applied-via", "x"]));
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(

@@ -197,6 +197,18 @@ pub fn run(
         .chain([schema.files.len()])
         .collect();
     let model_drift = || patch::verify::model_drift(expected(), &new_schema, &touched);
+    let on_database = |err: &mut dyn Write| {
+        prove(
+            ws,
+            &schema.files,
+            &new_files,
+            &m,
+            &statements,
+            &sum,
+            opts.strict,
+            err,
+        )
+    };
     let proof = if opts.no_proof {
         Proof::Skipped("--no-proof was given".into())
     } else if !proof_wanted(ws, opts) {
@@ -225,28 +237,10 @@ pub fn run(
                 "the schema model alone cannot vouch for the patched files ({}); asking a throwaway database",
                 doubt.join("; ")
             );
-            prove(
-                ws,
-                &schema.files,
-                &new_files,
-                &m,
-                &statements,
-                &sum,
-                opts.strict,
-                err,
-            )?
+            on_database(err)?
         }
     } else {
-        prove(
-            ws,
-            &schema.files,
-            &new_files,
-            &m,
-            &statements,
-            &sum,
-            opts.strict,
-            err,
-        )?
+        on_database(err)?
     };
     match &proof {
         Proof::Drift(diffs) => {
