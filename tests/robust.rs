@@ -125,6 +125,8 @@ struct Job {
     trigger: Trigger,
     /// `--database-url` of a database created for this run.
     url: Option<String>,
+    /// `--no-execute --applied-via staging`: no database at all.
+    no_execute: bool,
 }
 
 struct Shared {
@@ -132,9 +134,13 @@ struct Shared {
     rel: String,
     before: Files,
     after: Files,
+    /// The reference result of `--no-execute` (another header line).
+    after_no_execute: Files,
     /// Cluster directories of killed runs, which their watchdog must remove.
     clusters: Mutex<Vec<PathBuf>>,
     kills: AtomicUsize,
+    /// Of those, the runs on the embedded database (the issue asks for 50).
+    embedded_kills: AtomicUsize,
     /// Temporary files found right after a kill (removed by the next run).
     temp_files: AtomicUsize,
 }
@@ -197,6 +203,14 @@ fn finalize_cmd(ws: &Path, rel: &str, url: Option<&str>) -> Command {
     c
 }
 
+fn job_cmd(ws: &Path, rel: &str, job: &Job) -> Command {
+    let mut c = finalize_cmd(ws, rel, job.url.as_deref());
+    if job.no_execute {
+        c.args(["--no-execute", "--applied-via", "staging"]);
+    }
+    c
+}
+
 /// One kill: copy the workspace, start finalize, kill it, check what is on
 /// disk (and in the database), run finalize again, check the result.
 fn kill_once(sh: &Shared, job: &Job) -> Result<(), String> {
@@ -204,7 +218,7 @@ fn kill_once(sh: &Shared, job: &Job) -> Result<(), String> {
     copy_dir(&sh.template, dir.path());
     let root = dir.path();
     let url = job.url.as_deref();
-    let mut child = finalize_cmd(root, &sh.rel, url)
+    let mut child = job_cmd(root, &sh.rel, job)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -229,6 +243,9 @@ fn kill_once(sh: &Shared, job: &Job) -> Result<(), String> {
     if killed {
         child.kill().unwrap();
         sh.kills.fetch_add(1, Ordering::SeqCst);
+        if job.url.is_none() && !job.no_execute {
+            sh.embedded_kills.fetch_add(1, Ordering::SeqCst);
+        }
     }
     let status = child.wait().unwrap();
     if !killed && !status.success() {
@@ -267,7 +284,7 @@ fn kill_once(sh: &Shared, job: &Job) -> Result<(), String> {
     // the kill left nothing to complete (no journal, every file old) the
     // rerun is an ordinary finalize, which the reference run has already
     // proven: it skips the proof there, to keep the test short.
-    let mut next = finalize_cmd(root, &sh.rel, url);
+    let mut next = job_cmd(root, &sh.rel, job);
     if journal.is_none() && at_kill == sh.before {
         next.arg("--no-proof");
     }
@@ -279,11 +296,16 @@ fn kill_once(sh: &Shared, job: &Job) -> Result<(), String> {
         ));
     }
     let done = files(root);
-    if normalized(&done, url) != sh.after {
+    let reference = if job.no_execute {
+        &sh.after_no_execute
+    } else {
+        &sh.after
+    };
+    if normalized(&done, url) != *reference {
         let diff: Vec<&String> = done
             .keys()
-            .chain(sh.after.keys())
-            .filter(|p| normalized(&done, url).get(*p) != sh.after.get(*p))
+            .chain(reference.keys())
+            .filter(|p| normalized(&done, url).get(*p) != reference.get(*p))
             .collect();
         return Err(format!(
             "{job:?}: after the next finalize these files differ from the reference: {diff:?}"
@@ -369,6 +391,19 @@ fn finalize_killed_anywhere_is_all_or_nothing() {
     assert_sum_matches(&after_raw, &rel).unwrap();
     let after = normalized(&after_raw, None);
     assert_ne!(normalized(&before, None), after);
+    // The same for --no-execute (no database anywhere; the model vouches).
+    let reference_ne = tempfile::tempdir().unwrap();
+    copy_dir(template.path(), reference_ne.path());
+    let ne = Job {
+        trigger: Trigger::After(Duration::ZERO),
+        url: None,
+        no_execute: true,
+    };
+    let t0 = Instant::now();
+    let out = run(job_cmd(reference_ne.path(), &rel, &ne));
+    let duration_ne = t0.elapsed();
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let after_no_execute = normalized(&files(reference_ne.path()), None);
 
     // Databases for the --database-url runs: copies of one replayed
     // development database.
@@ -403,24 +438,38 @@ fn finalize_killed_anywhere_is_all_or_nothing() {
         jobs.push(Job {
             trigger: Trigger::After(spread(i, n_url)),
             url: Some(new_db()),
+            no_execute: false,
         });
     }
     for ms in [0.0, 2.0, 5.0, 10.0] {
         jobs.push(Job {
             trigger: Trigger::AfterJournal(Duration::from_secs_f64(ms / 1000.0)),
             url: Some(new_db()),
+            no_execute: false,
         });
     }
     for i in 0..n_embedded {
         jobs.push(Job {
             trigger: Trigger::After(spread(i, n_embedded)),
             url: None,
+            no_execute: false,
+        });
+    }
+    let n_no_execute = 10;
+    for i in 0..n_no_execute {
+        jobs.push(Job {
+            trigger: Trigger::After(
+                duration_ne.mul_f64(1.15 * (i as f64 + 0.5) / n_no_execute as f64),
+            ),
+            url: None,
+            no_execute: true,
         });
     }
     for ms in [0.0, 0.5, 1.0, 2.0, 4.0, 8.0] {
         jobs.push(Job {
             trigger: Trigger::AfterJournal(Duration::from_secs_f64(ms / 1000.0)),
             url: None,
+            no_execute: false,
         });
     }
 
@@ -429,8 +478,10 @@ fn finalize_killed_anywhere_is_all_or_nothing() {
         rel: rel.clone(),
         before,
         after,
+        after_no_execute,
         clusters: Mutex::new(Vec::new()),
         kills: AtomicUsize::new(0),
+        embedded_kills: AtomicUsize::new(0),
         temp_files: AtomicUsize::new(0),
     };
     eprintln!("kill test: reference run {duration:?}");
@@ -455,7 +506,7 @@ fn finalize_killed_anywhere_is_all_or_nothing() {
     // were really killed.
     let mut runs = jobs.len();
     for _ in 0..3 {
-        let missing = 50usize.saturating_sub(sh.kills.load(Ordering::SeqCst));
+        let missing = 50usize.saturating_sub(sh.embedded_kills.load(Ordering::SeqCst));
         if missing == 0 {
             break;
         }
@@ -465,6 +516,7 @@ fn finalize_killed_anywhere_is_all_or_nothing() {
                     duration.mul_f64(0.8 * (i as f64 + 0.5) / (missing + 2) as f64),
                 ),
                 url: None,
+                no_execute: false,
             })
             .collect();
         runs += extra.len();
@@ -473,9 +525,10 @@ fn finalize_killed_anywhere_is_all_or_nothing() {
     let failures = failures.into_inner().unwrap();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     let kills = sh.kills.load(Ordering::SeqCst);
+    let embedded_kills = sh.embedded_kills.load(Ordering::SeqCst);
     assert!(
-        kills >= 50,
-        "only {kills} runs were killed before they ended"
+        embedded_kills >= 50,
+        "only {embedded_kills} runs on the embedded database were killed before they ended"
     );
 
     // The watchdog of every killed run stops its server and removes its
@@ -490,7 +543,7 @@ fn finalize_killed_anywhere_is_all_or_nothing() {
     let servers = postgres_processes_in(&clusters);
     assert!(servers.is_empty(), "servers still running: {servers:?}");
     eprintln!(
-        "kill test: {runs} runs, {kills} killed, {} temporary files swept, {} clusters reaped, total {:?}",
+        "kill test: {runs} runs, {kills} killed ({embedded_kills} on the embedded database), {} temporary files swept, {} clusters reaped, total {:?}",
         sh.temp_files.load(Ordering::SeqCst),
         clusters.len(),
         started.elapsed()
