@@ -36,6 +36,10 @@ required = true
 [finalize]
 # Mark each patched place in current_schema with `-- Migration NN: title`.
 notes = true
+# finalize --no-execute checks the patched files against the schema model and
+# asks a throwaway database only when the model cannot vouch for them; true
+# always asks it (as --prove does).
+prove_no_execute = false
 
 [lint]
 exclude = []
