@@ -113,3 +113,31 @@ fn comments_policies_and_dropped_index() {
         "COMMENT ON COLUMN public.job_queue.job_type IS 'Which worker handles it';\nDROP POLICY IF EXISTS job_queue_owner_read ON public.job_queue;\nCREATE POLICY job_queue_owner_read ON public.job_queue FOR SELECT TO authenticated USING (false);\nDROP INDEX IF EXISTS public.idx_job_queue_heartbeat;\n",
     );
 }
+
+#[test]
+fn renamed_column_read_by_a_view() {
+    // job_queue_summary selects job_type bare and groups by it. PostgreSQL
+    // keeps the view's column name: the patched view reads
+    // `kind AS job_type`, and the proof on the database agrees.
+    let sql = "ALTER TABLE public.job_queue RENAME COLUMN job_type TO kind;\n";
+    let (ws, rel) = drafted(sql);
+    let out = run(ws.cmd(&["finalize", &rel]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let text = ws.read("current_schema/06_job_coordination.sql");
+    assert!(text.contains("    kind AS job_type,\n"), "{text}");
+    assert!(text.contains("GROUP BY kind, status;"), "{text}");
+
+    // The schema model does not model a view's columns: --no-execute asks
+    // the database for this one, and writes the same files.
+    let (copy, rel) = drafted(sql);
+    let out = run(copy.cmd(&["finalize", &rel, "--no-execute", "--applied-via", "x"]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("which view public.job_queue_summary reads"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("comparing catalogs"), "{}", out.stderr);
+    assert_eq!(copy.read("current_schema/06_job_coordination.sql"), text);
+}

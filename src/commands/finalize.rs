@@ -220,11 +220,7 @@ pub fn run(
                 patched.unmapped.len()
             ));
         }
-        if let Some(code) = patch::verify::runs_schema_code(&m.sql, expected()) {
-            doubt.push(format!(
-                "{code}, which may change the schema where no model sees it"
-            ));
-        }
+        doubt.extend(patch::verify::beyond_the_model(&m.sql, expected()));
         if doubt.is_empty() {
             let _ = writeln!(
                 err,

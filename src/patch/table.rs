@@ -705,7 +705,147 @@ impl Patcher<'_> {
                 }
             }
         }
+        for v in model.views.iter().filter(|v| v.reads.contains(t)) {
+            edits.extend(self.rename_in_view(model, v, t, old, new)?);
+        }
         dedup_edits(&mut edits);
+        Ok(edits)
+    }
+
+    /// RENAME COLUMN in a view that reads the table. PostgreSQL follows the
+    /// column by number and keeps the view's own column name, showing the
+    /// view as `SELECT t.new AS old`; the text does the same: every
+    /// reference to the column becomes `new`, and a bare one in a select
+    /// list `new AS old`. What cannot be followed by name (`*`, `USING`, an
+    /// unqualified name another relation of the query may own) stops the
+    /// patch for a hand edit rather than guess.
+    fn rename_in_view(
+        &self,
+        model: &Schema,
+        v: &crate::schema::View,
+        t: &QualName,
+        old: &str,
+        new: &str,
+    ) -> R {
+        let f = &model.files[v.site.file];
+        let st = f
+            .statements
+            .iter()
+            .find(|s| s.span == v.site.span)
+            .ok_or("the view's statement was not found")?;
+        let cannot = |how: &str| {
+            format!(
+                "view {} uses {t}.{old} {how}, which touchpoint cannot follow by name: rewrite that reference in current_schema by hand",
+                v.name
+            )
+        };
+        // The relations of the query (not the view's own name), with
+        // their aliases; the bare select-list references; the references
+        // to a column named `old` with their qualifiers.
+        let mut rels: Vec<(QualName, Option<String>)> = Vec::new();
+        let mut bare: Vec<i32> = Vec::new();
+        let mut refs: Vec<(i32, Vec<String>)> = Vec::new();
+        for (n, _, _, _) in st.node.nodes() {
+            match n {
+                pg_query::NodeRef::RangeVar(rv) => {
+                    let q = QualName::new(&rv.schemaname, &rv.relname);
+                    if q != v.name {
+                        rels.push((q, rv.alias.as_ref().map(|a| a.aliasname.clone())));
+                    }
+                }
+                pg_query::NodeRef::ResTarget(rt) if rt.name.is_empty() => {
+                    if let Some(NodeEnum::ColumnRef(cr)) =
+                        rt.val.as_ref().and_then(|x| x.node.as_ref())
+                    {
+                        bare.push(cr.location);
+                    }
+                }
+                pg_query::NodeRef::JoinExpr(j) => {
+                    let using_old = j
+                        .using_clause
+                        .iter()
+                        .any(|u| matches!(&u.node, Some(NodeEnum::String(s)) if s.sval == old));
+                    if using_old {
+                        return Err(cannot("in JOIN ... USING"));
+                    }
+                }
+                pg_query::NodeRef::ColumnRef(cr) => {
+                    let mut names: Vec<Option<String>> = cr
+                        .fields
+                        .iter()
+                        .map(|x| match &x.node {
+                            Some(NodeEnum::String(s)) => Some(s.sval.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    match names.pop() {
+                        Some(None) => refs.push((-1, names.into_iter().flatten().collect())),
+                        Some(Some(last)) if last == old => {
+                            refs.push((cr.location, names.into_iter().flatten().collect()))
+                        }
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+        }
+        let is_t = |q: &[String]| match q {
+            [] => None,
+            [x] => Some(rels.iter().any(|(r, a)| {
+                r == t && (a.as_deref() == Some(x.as_str()) || (a.is_none() && &r.name == x))
+            })),
+            [s, x] => Some(&t.schema == s && &t.name == x),
+            _ => Some(false),
+        };
+        let mut edits = Vec::new();
+        for (loc, qual) in refs {
+            // `*` (location -1 here): the view's columns were expanded at
+            // creation and keep the old name; `*` in the text would not.
+            if loc < 0 {
+                if is_t(&qual) != Some(false) {
+                    return Err(cannot("through *"));
+                }
+                continue;
+            }
+            let ours = match is_t(&qual) {
+                Some(b) => b,
+                // Unqualified: ours only when no other relation of the
+                // query can have a column of that name.
+                None => {
+                    let others_may = rels.iter().any(|(r, _)| {
+                        r != t && model.table(r).is_none_or(|o| o.column(old).is_some())
+                    });
+                    if others_may {
+                        return Err(cannot("unqualified next to other relations"));
+                    }
+                    true
+                }
+            };
+            if !ours {
+                continue;
+            }
+            let from = Span {
+                start: st.span.start + loc as usize,
+                end: st.span.end,
+            };
+            let tok = tx::ident_tokens(&f.text, from, old)
+                .into_iter()
+                .next()
+                .ok_or_else(|| cannot("in a form"))?;
+            let text = if bare.contains(&loc) {
+                format!("{} AS {}", ast_ident(new), ast_ident(old))
+            } else {
+                ast_ident(new)
+            };
+            edits.push(Edit::replace(v.site.file, tok.start, tok.end, text, None));
+        }
+        // The header lists the view once, at its first changed line.
+        if let Some(first) = edits.iter_mut().min_by_key(|e| e.start) {
+            first.anchor = Some((
+                0,
+                format!("View {} follows the renamed column {old} -> {new}", v.name),
+            ));
+        }
         Ok(edits)
     }
 

@@ -175,3 +175,66 @@ fn data_changes_are_reported_and_do_blocks_unmapped() {
     assert!(out.files.is_empty());
     insta::assert_snapshot!(d);
 }
+
+fn patch_text(schema: &str, migration: &str) -> (String, Outcome) {
+    let files = vec![std::sync::Arc::new(
+        crate::sql::parse(Path::new("current_schema/01.sql"), schema.to_string()).unwrap(),
+    )];
+    let m = crate::sql::parse(Path::new("m.sql"), migration.to_string()).unwrap();
+    let out = patch(
+        &crate::schema::Schema::build(files),
+        &m,
+        &Options { note: None },
+    )
+    .unwrap();
+    let text = out.after[0].text.clone();
+    (text, out)
+}
+
+const VIEWS: &str = "CREATE TABLE public.t (id int PRIMARY KEY, a int);
+CREATE TABLE public.u (id int PRIMARY KEY, a int);
+CREATE VIEW public.v1 AS SELECT id, a, a + 1 AS a1 FROM public.t WHERE a > 0 ORDER BY a;
+CREATE VIEW public.v2 AS SELECT t.a, u.a AS ua FROM public.t JOIN public.u ON u.id = t.id;
+";
+
+#[test]
+fn rename_column_follows_into_views_keeping_their_column_names() {
+    let (text, out) = patch_text(VIEWS, "ALTER TABLE public.t RENAME COLUMN a TO x;");
+    assert!(out.unmapped.is_empty(), "{:?}", out.unmapped);
+    assert!(
+        text.contains("CREATE TABLE public.t (id int PRIMARY KEY, x int);"),
+        "{text}"
+    );
+    assert!(
+        text.contains("SELECT id, x AS a, x + 1 AS a1 FROM public.t WHERE x > 0 ORDER BY x;"),
+        "{text}"
+    );
+    assert!(
+        text.contains("SELECT t.x AS a, u.a AS ua FROM public.t JOIN public.u"),
+        "{text}"
+    );
+    // The other table's column of the same name is left alone.
+    assert!(
+        text.contains("CREATE TABLE public.u (id int PRIMARY KEY, a int);"),
+        "{text}"
+    );
+}
+
+#[test]
+fn rename_column_stops_at_what_views_use_that_names_cannot_follow() {
+    for view in [
+        "CREATE VIEW public.v3 AS SELECT * FROM public.t;",
+        "CREATE VIEW public.v3 AS SELECT a FROM public.t JOIN public.u USING (id) WHERE t.id > 0;",
+        "CREATE VIEW public.v3 AS SELECT id FROM public.t JOIN public.u USING (a);",
+    ] {
+        let schema = format!("{VIEWS}{view}\n");
+        let (text, out) = patch_text(&schema, "ALTER TABLE public.t RENAME COLUMN a TO x;");
+        assert_eq!(out.unmapped.len(), 1, "{view}: {text}");
+        assert!(
+            out.unmapped[0].message.contains("view public.v3"),
+            "{view}: {}",
+            out.unmapped[0].message
+        );
+        assert_eq!(text, schema, "nothing is half-renamed");
+    }
+}

@@ -185,37 +185,62 @@ fn compare<T: Serialize>(
     }
 }
 
-/// A statement of the migration that runs code of the schema's own (a
-/// `CALL`, or a query calling a function defined in `current_schema` or
-/// the migration) when it executes: that code may change the schema in
-/// ways no model of the text can see, so only a database can tell.
-pub fn runs_schema_code(migration: &SqlFile, model: &Schema) -> Option<String> {
+/// What a migration may do that the model cannot check, one reason each:
+/// a statement that runs code of the schema's own (a `CALL`, or a query
+/// calling a function defined in `current_schema` or the migration),
+/// which may change the schema where no model of the text sees it; a
+/// column renamed on a table a view reads (PostgreSQL rewrites the view,
+/// keeping the view's own column name; the model does not model view
+/// columns). For these only a database can tell.
+pub fn beyond_the_model(migration: &SqlFile, model: &Schema) -> Vec<String> {
+    let mut why = Vec::new();
     for stmt in &migration.statements {
-        let runs = matches!(
-            stmt.node,
-            NodeEnum::CallStmt(_)
-                | NodeEnum::SelectStmt(_)
-                | NodeEnum::InsertStmt(_)
-                | NodeEnum::UpdateStmt(_)
-                | NodeEnum::DeleteStmt(_)
-        );
-        if !runs {
-            continue;
-        }
         let line = stmt.line;
-        if matches!(stmt.node, NodeEnum::CallStmt(_)) {
-            return Some(format!("line {line} calls a procedure"));
-        }
-        for (n, _, _, _) in stmt.node.nodes() {
-            if let pg_query::NodeRef::FuncCall(f) = n {
-                let q = crate::ast::qual_from_list(&f.funcname);
-                if model.functions_named(&q).next().is_some() {
-                    return Some(format!("line {line} calls {q}"));
+        match &stmt.node {
+            NodeEnum::CallStmt(_) => why.push(format!("line {line} calls a procedure")),
+            NodeEnum::SelectStmt(_)
+            | NodeEnum::InsertStmt(_)
+            | NodeEnum::UpdateStmt(_)
+            | NodeEnum::DeleteStmt(_) => {
+                let called = stmt
+                    .node
+                    .nodes()
+                    .into_iter()
+                    .find_map(|(n, _, _, _)| match n {
+                        pg_query::NodeRef::FuncCall(f) => {
+                            let q = crate::ast::qual_from_list(&f.funcname);
+                            model.functions_named(&q).next().is_some().then_some(q)
+                        }
+                        _ => None,
+                    });
+                if let Some(q) = called {
+                    why.push(format!(
+                        "line {line} calls {q}, which may change the schema where no model sees it"
+                    ));
                 }
             }
+            NodeEnum::RenameStmt(r)
+                if pg_query::protobuf::ObjectType::try_from(r.rename_type)
+                    == Ok(pg_query::protobuf::ObjectType::ObjectColumn) =>
+            {
+                let t = crate::ast::range_var(&r.relation);
+                // Views the migration itself creates are written against
+                // the new name already.
+                if let Some(v) = model
+                    .views
+                    .iter()
+                    .find(|v| v.reads.contains(&t) && v.site.path != migration.path)
+                {
+                    why.push(format!(
+                        "line {line} renames a column of {t}, which view {} reads",
+                        v.name
+                    ));
+                }
+            }
+            _ => {}
         }
     }
-    None
+    why
 }
 
 /// The object as JSON without where it is written; lists of named things
