@@ -141,3 +141,14 @@ fn renamed_column_read_by_a_view() {
     assert!(out.stderr.contains("comparing catalogs"), "{}", out.stderr);
     assert_eq!(copy.read("current_schema/06_job_coordination.sql"), text);
 }
+
+#[test]
+fn realtime_publication_and_default_privileges() {
+    // Supabase-isms: publish a table to realtime, grant future tables.
+    let ws = finalize_proves(
+        "ALTER PUBLICATION supabase_realtime ADD TABLE public.job_queue;\nALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO authenticated;\n",
+    );
+    assert!(ws
+        .read("current_schema/06_job_coordination.sql")
+        .contains("ALTER PUBLICATION supabase_realtime ADD TABLE public.job_queue;"));
+}

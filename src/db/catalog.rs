@@ -30,6 +30,26 @@ pub struct Catalog {
     /// Enums, domains, composite and range types, keyed `schema.name`.
     pub types: BTreeMap<String, TypeDef>,
     pub publications: BTreeMap<String, Publication>,
+    /// `ALTER DEFAULT PRIVILEGES`, keyed `role in schema: objects` (Supabase
+    /// projects use them to grant new tables to anon and authenticated).
+    #[serde(default)]
+    pub default_privileges: BTreeMap<String, Vec<String>>,
+    /// Event triggers, keyed by name.
+    #[serde(default)]
+    pub event_triggers: BTreeMap<String, EventTrigger>,
+    /// Rules other than a view's own, keyed `schema.table.rule`: the
+    /// definition as PostgreSQL prints it.
+    #[serde(default)]
+    pub rules: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventTrigger {
+    pub event: String,
+    pub function: String,
+    pub tags: Vec<String>,
+    /// `O` (origin, the default), `D` (disabled), `R` (replica), `A` (always).
+    pub enabled: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -678,6 +698,58 @@ pub fn introspect(client: &mut Client, exclude: &[String]) -> Result<Catalog> {
         );
     }
 
+    for r in run(
+        "select pg_get_userbyid(d.defaclrole), coalesce(n.nspname, ''), d.defaclobjtype::text,
+                array(select x::text from unnest(d.defaclacl) x order by 1)
+         from pg_default_acl d left join pg_namespace n on n.oid = d.defaclnamespace
+         where n.nspname is null or n.nspname <> all($1::text[])",
+    )? {
+        let (role, schema, kind): (String, String, String) = (r.get(0), r.get(1), r.get(2));
+        let objects = match kind.as_str() {
+            "r" => "tables",
+            "S" => "sequences",
+            "f" => "functions",
+            "T" => "types",
+            "n" => "schemas",
+            other => other,
+        };
+        let scope = if schema.is_empty() {
+            "all schemas".to_string()
+        } else {
+            format!("schema {schema}")
+        };
+        cat.default_privileges
+            .insert(format!("{role} in {scope}: {objects}"), r.get(3));
+    }
+
+    for r in run(
+        "select e.evtname, e.evtevent, e.evtfoid::regprocedure::text,
+                coalesce(e.evttags, '{}'::text[]), e.evtenabled::text
+         from pg_event_trigger e
+         where not exists (select 1 from pg_depend x where x.classid = 'pg_event_trigger'::regclass
+                           and x.objid = e.oid and x.deptype = 'e')",
+    )? {
+        cat.event_triggers.insert(
+            r.get(0),
+            EventTrigger {
+                event: r.get(1),
+                function: r.get(2),
+                tags: r.get(3),
+                enabled: r.get(4),
+            },
+        );
+    }
+
+    for r in run(&format!(
+        "select n.nspname || '.' || c.relname || '.' || w.rulename, pg_get_ruledef(w.oid)
+         from pg_rewrite w join pg_class c on c.oid = w.ev_class
+         join pg_namespace n on n.oid = c.relnamespace
+         where w.rulename <> '_RETURN' and {}",
+        user_object("pg_rewrite", "w.oid")
+    ))? {
+        cat.rules.insert(r.get(0), r.get(1));
+    }
+
     tx.commit().map_err(q)?;
     Ok(cat)
 }
@@ -816,6 +888,27 @@ pub fn diff(expected: &Catalog, actual: &Catalog) -> Vec<CatalogDiff> {
         &actual.publications,
         |k| format!("publication {k}"),
         |d, o, a, b| fields(d, o, a, b, &[]),
+    );
+    diff_map(
+        d,
+        &expected.default_privileges,
+        &actual.default_privileges,
+        |k| format!("default privileges for {k}"),
+        |d, o, a, b| changed(d, o, "grants", &a.join(", "), &b.join(", ")),
+    );
+    diff_map(
+        d,
+        &expected.event_triggers,
+        &actual.event_triggers,
+        |k| format!("event trigger {k}"),
+        |d, o, a, b| fields(d, o, a, b, &[]),
+    );
+    diff_map(
+        d,
+        &expected.rules,
+        &actual.rules,
+        |k| format!("rule {k}"),
+        |d, o, a, b| changed(d, o, "definition", a, b),
     );
     out
 }
@@ -1162,6 +1255,35 @@ mod tests {
         assert!(has("policy own_select on public.profiles: roles [authenticated] vs [anon, authenticated]"), "{text:#?}");
         // The view over profiles reads the same; nothing else moved.
         assert_eq!(text.len(), 5, "{text:#?}");
+    }
+
+    #[test]
+    fn default_privileges_event_triggers_and_rules_are_compared() {
+        let base = "create table t (a int); create table t_log (a int);\
+                    create function public.ddl_note() returns event_trigger language plpgsql as $$ begin end $$;";
+        let a = build(&format!(
+            "{base} alter default privileges in schema public grant select on tables to anon;\
+             create event trigger note_ddl on ddl_command_end execute function public.ddl_note();\
+             create rule t_log as on insert to t do also insert into t_log values (new.a);"
+        ));
+        let b = build(base);
+        let text: Vec<String> = diff(&a, &b).iter().map(|d| d.to_string()).collect();
+        assert_eq!(text.len(), 3, "{text:?}");
+        assert!(
+            text.iter().any(|t| t.starts_with(
+                "default privileges for postgres in schema public: tables only in expected"
+            )),
+            "{text:?}"
+        );
+        assert!(
+            text.contains(&"event trigger note_ddl only in expected".to_string()),
+            "{text:?}"
+        );
+        assert!(
+            text.contains(&"rule public.t.t_log only in expected".to_string()),
+            "{text:?}"
+        );
+        assert_eq!(diff(&a, &a), vec![]);
     }
 
     #[test]

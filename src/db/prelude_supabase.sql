@@ -152,3 +152,16 @@ LANGUAGE sql IMMUTABLE
 AS $fn$
     SELECT (string_to_array(name, '/'))[1:array_length(string_to_array(name, '/'), 1) - 1]
 $fn$;
+
+-- ----------------------------------------------------------------------------
+-- Realtime: every Supabase project has this publication, and schemas publish
+-- their tables with ALTER PUBLICATION supabase_realtime ADD TABLE ...
+-- Per database, and with no IF NOT EXISTS, hence the check.
+-- ----------------------------------------------------------------------------
+DO $prelude$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = 'supabase_realtime') THEN
+        CREATE PUBLICATION supabase_realtime;
+    END IF;
+END
+$prelude$;

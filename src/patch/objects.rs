@@ -279,12 +279,134 @@ impl Patcher<'_> {
             NodeEnum::TransactionStmt(_)
             | NodeEnum::VariableSetStmt(_)
             | NodeEnum::VariableShowStmt(_) => Ok(Vec::new()),
+            // Default privileges apply to objects created after them, and an
+            // event trigger fires on DDL run after it: at the very end of
+            // the last file, so that the objects written before them get
+            // on replay exactly what they had.
+            NodeEnum::AlterDefaultPrivilegesStmt(_) | NodeEnum::CreateEventTrigStmt(_) => {
+                let what = if matches!(stmt.node, NodeEnum::CreateEventTrigStmt(_)) {
+                    "Added event trigger"
+                } else {
+                    "Added default privileges"
+                };
+                let (file, at) = self.end_of_schema(model)?;
+                Ok(vec![self.insert_statement_after(
+                    file,
+                    at,
+                    &self.plain_stmt_text(stmt),
+                    what.into(),
+                )])
+            }
+            NodeEnum::CreatePublicationStmt(p) => {
+                let tables = publication_tables(&p.pubobjects)?;
+                let at = if p.for_all_tables || tables.is_empty() {
+                    self.end_of_schema(model)?
+                } else {
+                    self.after_tables(model, &tables)?
+                };
+                Ok(vec![self.insert_statement_after(
+                    at.0,
+                    at.1,
+                    &self.plain_stmt_text(stmt),
+                    format!("Added publication {}", p.pubname),
+                )])
+            }
+            NodeEnum::AlterPublicationStmt(p) => {
+                use protobuf::AlterPublicationAction as A;
+                let tables = publication_tables(&p.pubobjects)?;
+                match A::try_from(p.action) {
+                    Ok(A::ApAddObjects) if !tables.is_empty() => {
+                        let at = self.after_tables(model, &tables)?;
+                        Ok(vec![self.insert_statement_after(
+                            at.0,
+                            at.1,
+                            &self.plain_stmt_text(stmt),
+                            format!("Added to publication {}", p.pubname),
+                        )])
+                    }
+                    // The statement that added exactly these tables goes.
+                    Ok(A::ApDropObjects) if !tables.is_empty() => {
+                        let site = self
+                            .publication_add_site(model, &p.pubname, &tables)
+                            .ok_or_else(|| {
+                                format!(
+                                    "no single ALTER PUBLICATION {} ADD TABLE of exactly these tables in current_schema",
+                                    p.pubname
+                                )
+                            })?;
+                        Ok(vec![self.remove_statement(
+                            &site,
+                            format!("Removed from publication {}", p.pubname),
+                        )])
+                    }
+                    _ => Err("only ADD TABLE and DROP TABLE of a publication are patched".into()),
+                }
+            }
             NodeEnum::DoStmt(_) => Err("a DO block's effect is only known to the database".into()),
             _ => Err("this kind of statement is not patched statically".into()),
         }
     }
 
     /// The statement text without its `;` (insert/replace add it).
+    /// After the last statement of the last schema file.
+    fn end_of_schema(&self, model: &Schema) -> Result<(usize, usize), String> {
+        let last = model
+            .files
+            .len()
+            .checked_sub(1)
+            .ok_or("current_schema has no files")?;
+        Ok((
+            last,
+            model.files[last]
+                .statements
+                .last()
+                .map_or(0, |s| s.span.end),
+        ))
+    }
+
+    /// After everything written about each of `tables` (its grants
+    /// included): where a statement naming all of them can go.
+    fn after_tables(&self, model: &Schema, tables: &[QualName]) -> Result<(usize, usize), String> {
+        tables
+            .iter()
+            .map(|t| {
+                self.table_anchor(model, t, Rank::Grant)
+                    .ok_or_else(|| format!("table {t} is not in current_schema"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(|v| v.into_iter().max().unwrap_or((0, 0)))
+    }
+
+    /// The `ALTER PUBLICATION name ADD TABLE` in the schema files that adds
+    /// exactly `tables`.
+    fn publication_add_site(
+        &self,
+        model: &Schema,
+        name: &str,
+        tables: &[QualName],
+    ) -> Option<Site> {
+        let want: std::collections::BTreeSet<&QualName> = tables.iter().collect();
+        model.files.iter().enumerate().find_map(|(fi, f)| {
+            f.statements.iter().find_map(|s| match &s.node {
+                NodeEnum::AlterPublicationStmt(p)
+                    if p.pubname == name
+                        && protobuf::AlterPublicationAction::try_from(p.action)
+                            == Ok(protobuf::AlterPublicationAction::ApAddObjects) =>
+                {
+                    let have = publication_tables(&p.pubobjects).ok()?;
+                    (have.iter().collect::<std::collections::BTreeSet<_>>() == want).then(|| Site {
+                        file: fi,
+                        path: f.path.clone(),
+                        line: s.line,
+                        end_line: s.end_line,
+                        span: s.span,
+                    })
+                }
+                _ => None,
+            })
+        })
+    }
+
     fn plain_stmt_text(&self, stmt: &Statement) -> String {
         let t = self.stmt_text(stmt);
         format!("{};", t.trim_end_matches(';').trim_end())
@@ -680,4 +802,20 @@ impl Patcher<'_> {
         edits.dedup_by(|a, b| a.file == b.file && a.start == b.start);
         Ok(edits)
     }
+}
+
+/// The tables of a publication's object list; `TABLES IN SCHEMA` is not
+/// followed (it names no table).
+fn publication_tables(objects: &[protobuf::Node]) -> Result<Vec<QualName>, String> {
+    let mut v = Vec::new();
+    for o in objects {
+        let Some(NodeEnum::PublicationObjSpec(spec)) = &o.node else {
+            continue;
+        };
+        match spec.pubtable.as_ref().and_then(|t| t.relation.as_ref()) {
+            Some(rv) => v.push(QualName::new(&rv.schemaname, &rv.relname)),
+            None => return Err("publications of whole schemas are not patched".into()),
+        }
+    }
+    Ok(v)
 }

@@ -238,3 +238,30 @@ fn rename_column_stops_at_what_views_use_that_names_cannot_follow() {
         assert_eq!(text, schema, "nothing is half-renamed");
     }
 }
+
+#[test]
+fn publications_and_default_privileges_go_where_they_replay_the_same() {
+    let schema = "CREATE TABLE public.t (id int PRIMARY KEY);\n\nGRANT SELECT ON public.t TO anon;\n\nCREATE TABLE public.u (id int);\n";
+    let (text, out) = patch_text(
+        schema,
+        "ALTER PUBLICATION supabase_realtime ADD TABLE public.t;\nALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO authenticated;",
+    );
+    assert!(out.unmapped.is_empty(), "{:?}", out.unmapped);
+    // After the table's grant; default privileges after everything, so
+    // that tables written earlier do not get the new grant on replay.
+    assert_eq!(
+        text,
+        "CREATE TABLE public.t (id int PRIMARY KEY);\n\nGRANT SELECT ON public.t TO anon;\n\nALTER PUBLICATION supabase_realtime ADD TABLE public.t;\n\nCREATE TABLE public.u (id int);\n\nALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO authenticated;\n"
+    );
+    let (back, out) = patch_text(
+        &text,
+        "ALTER PUBLICATION supabase_realtime DROP TABLE public.t;",
+    );
+    assert!(out.unmapped.is_empty(), "{:?}", out.unmapped);
+    assert!(!back.contains("ADD TABLE public.t"), "{back}");
+    let (_, out) = patch_text(
+        schema,
+        "ALTER PUBLICATION supabase_realtime SET TABLE public.u;",
+    );
+    assert_eq!(out.unmapped.len(), 1);
+}
