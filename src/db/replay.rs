@@ -84,6 +84,14 @@ impl From<ReplayFailure> for Error {
                 "touchpoint replays each file on its own; inline the included SQL or remove the meta-command".to_string()
             }
             Cause::Connection => "the connection to the server was lost: check that it is still running".to_string(),
+            Cause::Server { .. } if missing_extension(&f.message).is_some() => {
+                let name = missing_extension(&f.message).unwrap_or_default();
+                format!(
+                    "the throwaway database runs on the local PostgreSQL server binaries, which have no \"{name}\" extension: \
+                     install its package for them (Debian: postgresql-15-pgvector for vector, postgresql-15-cron for pg_cron, \
+                     with the server's major version), or set TOUCHPOINT_PG_BIN to a bin directory of a server that has it"
+                )
+            }
             Cause::Server { sqlstate } => replay_help(sqlstate),
         };
         let mut err = Error::new(
@@ -98,6 +106,16 @@ impl From<ReplayFailure> for Error {
         };
         err
     }
+}
+
+/// `extension "vector" is not available` (the server's message when the
+/// extension's files are not installed): the extension's name.
+fn missing_extension(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("extension \"")?;
+    let (name, tail) = rest.split_once('"')?;
+    tail.trim_start()
+        .starts_with("is not available")
+        .then_some(name)
 }
 
 fn replay_help(sqlstate: &str) -> String {
@@ -292,6 +310,19 @@ pub fn first_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_extension_is_recognised_by_its_message() {
+        assert_eq!(
+            missing_extension("extension \"vector\" is not available\nDETAIL: ..."),
+            Some("vector")
+        );
+        assert_eq!(
+            missing_extension("extension \"vector\" already exists"),
+            None
+        );
+        assert_eq!(missing_extension("relation \"x\" does not exist"), None);
+    }
     use crate::db::test_support::{client, fresh_db};
     use std::path::Path;
 
