@@ -542,3 +542,30 @@ fn a_current_schema_that_does_not_replay_is_reported_and_still_patched() {
         .read("current_schema/06_job_coordination.sql")
         .contains("retry_after"));
 }
+
+#[test]
+fn docs_of_other_tables_follow_their_moved_lines() {
+    // A column on patient_clinical_events moves patient_medications, which
+    // is documented and defined further down the same file: its docs quote
+    // its line numbers, so finalize refreshes them and check stays green.
+    let ws = Ws::sample();
+    let before = ws.read("bridge-schemas/detailed/pass-1/patient_medications.json");
+    let rel = drafted(
+        &ws,
+        "ALTER TABLE public.patient_clinical_events ADD COLUMN reviewed_by uuid;\n",
+        "reviewed_by",
+    );
+    let out = run(ws.cmd(&["finalize", &rel, "--no-execute", "--applied-via", "staging"]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let after = ws.read("bridge-schemas/detailed/pass-1/patient_medications.json");
+    assert_ne!(before, after, "the database_source lines moved");
+    assert!(out
+        .stdout
+        .contains("wrote bridge-schemas/detailed/pass-1/patient_medications.json"));
+    let check = run(ws.cmd(&["check"]));
+    assert!(
+        !check.stdout.contains("bridge-out-of-date"),
+        "{}",
+        check.stdout
+    );
+}

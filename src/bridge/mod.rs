@@ -170,7 +170,21 @@ impl DocFile {
 /// The doc files of one table (matched by unqualified name), every tier and
 /// group.
 pub fn docs_for<'a>(docs: &'a [DocFile], table: &str) -> Vec<&'a DocFile> {
-    docs.iter().filter(|d| d.table == table).collect()
+    let stem = stem_of(table);
+    docs.iter().filter(|d| d.table == stem).collect()
+}
+
+/// Documented tables whose CREATE TABLE is in one of `files` (indexes into
+/// `schema.files`): an edit there moves their line numbers, which their
+/// docs quote, so finalize regenerates their docs along with the affected
+/// tables' (else `check` would fail right after it).
+pub fn documented_in(schema: &Schema, docs: &[DocFile], files: &[usize]) -> Vec<String> {
+    schema
+        .tables
+        .iter()
+        .filter(|t| files.contains(&t.site.file) && !docs_for(docs, &t.name.name).is_empty())
+        .map(|t| t.name.to_string())
+        .collect()
 }
 
 /// Placeholders a person is expected to replace. `check` flags any doc

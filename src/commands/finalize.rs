@@ -272,12 +272,20 @@ pub fn run(
     // 3. Docs, header, sum file.
     let docs = bridge::discover(ws)?;
     let a = analysis::analyze(&schema, &m.sql, &docs, &|p| ws.display(p), 0);
-    let tables: Vec<String> = a
+    let mut tables: Vec<String> = a
         .affected_tables
         .iter()
         .filter(|t| new_schema.table(t).is_some())
         .map(|t| t.to_string())
         .collect();
+    let edited: Vec<usize> = patched.files.iter().map(|f| f.index).collect();
+    let mut moved = 0;
+    for t in bridge::documented_in(&new_schema, &docs, &edited) {
+        if !tables.contains(&t) {
+            tables.push(t);
+            moved += 1;
+        }
+    }
     let doc_changes = if tables.is_empty() {
         Vec::new()
     } else {
@@ -451,6 +459,12 @@ pub fn run(
         let _ = writeln!(out, "wrote {}", f.path.display());
     }
     print_reported(out, &patched);
+    if moved > 0 {
+        let _ = writeln!(
+            out,
+            "note: the docs of other tables in the edited files were refreshed where their line numbers moved ({moved} tables checked)"
+        );
+    }
     let _ = writeln!(out, "finalized {}", display.display());
     Ok(ExitStatus::Success)
 }

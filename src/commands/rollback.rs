@@ -317,6 +317,14 @@ pub fn run(
                 }
             }
         }
+        let edited: Vec<usize> = (0..schema.files.len())
+            .filter(|&i| new_files[i].text != schema.files[i].text)
+            .collect();
+        for t in bridge::documented_in(&new_schema, &docs, &edited) {
+            if !tables.contains(&t) {
+                tables.push(t);
+            }
+        }
         let doc_changes = if tables.is_empty() {
             Vec::new()
         } else {
