@@ -152,3 +152,31 @@ fn realtime_publication_and_default_privileges() {
         .read("current_schema/06_job_coordination.sql")
         .contains("ALTER PUBLICATION supabase_realtime ADD TABLE public.job_queue;"));
 }
+
+#[test]
+fn realtime_and_default_privileges_roll_back_to_the_original_files() {
+    let original = Ws::sample();
+    let sql = "ALTER PUBLICATION supabase_realtime ADD TABLE public.job_queue;\nALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO authenticated;\n";
+    let (ws, rel) = drafted(sql);
+    // research wrote the inverse of both into the rollback script.
+    let draft = ws.read(&rel);
+    assert!(
+        draft.contains("ALTER PUBLICATION supabase_realtime DROP TABLE public.job_queue;"),
+        "{draft}"
+    );
+    assert!(
+        draft.contains("REVOKE select ON TABLES FROM authenticated;"),
+        "{draft}"
+    );
+    assert_eq!(run(ws.cmd(&["finalize", &rel])).code, 0);
+    let out = run(ws.cmd(&["rollback", &rel, "--yes"]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let file = "current_schema/06_job_coordination.sql";
+    assert_eq!(
+        ws.read(file),
+        original.read(file),
+        "the statements are gone, not undone by others"
+    );
+    let check = run(ws.cmd(&["check"]));
+    assert_eq!(check.code, 0, "{}", check.stdout);
+}

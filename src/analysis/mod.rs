@@ -786,6 +786,79 @@ impl Context<'_> {
                     schema_note: None,
                 }]
             }
+            NodeEnum::AlterPublicationStmt(p) => {
+                use protobuf::AlterPublicationAction as A;
+                let flipped = match A::try_from(p.action) {
+                    Ok(A::ApAddObjects) => Some(A::ApDropObjects),
+                    Ok(A::ApDropObjects) => Some(A::ApAddObjects),
+                    _ => None,
+                };
+                match flipped {
+                    Some(a) => {
+                        let mut inverse = p.clone();
+                        inverse.action = a as i32;
+                        let undo = NodeEnum::AlterPublicationStmt(inverse)
+                            .deparse(Default::default())
+                            .unwrap_or_default();
+                        self.rollback.push(format!("{undo};"));
+                    }
+                    None => self.rollback.push(format!(
+                        "-- statement {line}: ALTER PUBLICATION {} SET: restore the previous list by hand",
+                        p.pubname
+                    )),
+                }
+                vec![Action {
+                    description: format!("change what publication {} publishes", p.pubname),
+                    table: None,
+                    target: "publication (next to the published tables)".into(),
+                    dependents: Vec::new(),
+                    schema_note: None,
+                }]
+            }
+            NodeEnum::CreatePublicationStmt(p) => {
+                self.rollback
+                    .push(format!("DROP PUBLICATION IF EXISTS {};", ident(&p.pubname)));
+                vec![Action {
+                    description: format!("create publication {}", p.pubname),
+                    table: None,
+                    target: "new publication (after the tables it publishes)".into(),
+                    dependents: Vec::new(),
+                    schema_note: None,
+                }]
+            }
+            NodeEnum::AlterDefaultPrivilegesStmt(d) => {
+                if let Some(g) = &d.action {
+                    let mut inverse = d.clone();
+                    if let Some(a) = inverse.action.as_mut() {
+                        a.is_grant = !g.is_grant;
+                        a.grant_option = false;
+                    }
+                    let undo = NodeEnum::AlterDefaultPrivilegesStmt(inverse)
+                        .deparse(Default::default())
+                        .unwrap_or_default();
+                    self.rollback.push(format!("{undo};"));
+                }
+                vec![Action {
+                    description: "change default privileges (for objects created from now on)".into(),
+                    table: None,
+                    target: "default privileges: at the end of the last schema file, after the objects they do not apply to".into(),
+                    dependents: Vec::new(),
+                    schema_note: None,
+                }]
+            }
+            NodeEnum::CreateEventTrigStmt(e) => {
+                self.rollback.push(format!(
+                    "DROP EVENT TRIGGER IF EXISTS {};",
+                    ident(&e.trigname)
+                ));
+                vec![Action {
+                    description: format!("create event trigger {}", e.trigname),
+                    table: None,
+                    target: "new event trigger: at the end of the last schema file".into(),
+                    dependents: Vec::new(),
+                    schema_note: None,
+                }]
+            }
             NodeEnum::CreateExtensionStmt(e) => {
                 self.rollback
                     .push(format!("DROP EXTENSION IF EXISTS {};", ident(&e.extname)));

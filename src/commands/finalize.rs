@@ -462,7 +462,7 @@ pub fn run(
     if moved > 0 {
         let _ = writeln!(
             out,
-            "note: the docs of other tables in the edited files were refreshed where their line numbers moved ({moved} tables checked)"
+            "note: the docs of {moved} other documented table(s) in the edited files were checked, and refreshed where their line numbers moved"
         );
     }
     let _ = writeln!(out, "finalized {}", display.display());

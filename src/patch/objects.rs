@@ -283,6 +283,17 @@ impl Patcher<'_> {
             // event trigger fires on DDL run after it: at the very end of
             // the last file, so that the objects written before them get
             // on replay exactly what they had.
+            // Default privileges taken back exactly as an earlier statement
+            // gave them: that statement goes, rather than both staying.
+            NodeEnum::AlterDefaultPrivilegesStmt(d)
+                if self.default_privileges_site(model, d).is_some() =>
+            {
+                let site = self.default_privileges_site(model, d).ok_or("gone")?;
+                Ok(vec![self.remove_statement(
+                    &site,
+                    "Removed default privileges".into(),
+                )])
+            }
             NodeEnum::AlterDefaultPrivilegesStmt(_) | NodeEnum::CreateEventTrigStmt(_) => {
                 let what = if matches!(stmt.node, NodeEnum::CreateEventTrigStmt(_)) {
                     "Added event trigger"
@@ -348,6 +359,41 @@ impl Patcher<'_> {
     }
 
     /// The statement text without its `;` (insert/replace add it).
+    /// The `ALTER DEFAULT PRIVILEGES` in the schema files that `d` undoes
+    /// exactly (same scope, privileges and roles, the other verb).
+    fn default_privileges_site(
+        &self,
+        model: &Schema,
+        d: &protobuf::AlterDefaultPrivilegesStmt,
+    ) -> Option<Site> {
+        let mut inverse = d.clone();
+        let a = inverse.action.as_mut()?;
+        if a.grant_option {
+            return None;
+        }
+        a.is_grant = !a.is_grant;
+        let want = NodeEnum::AlterDefaultPrivilegesStmt(inverse)
+            .deparse(Default::default())
+            .ok()?;
+        model.files.iter().enumerate().find_map(|(fi, f)| {
+            f.statements.iter().find_map(|s| match &s.node {
+                NodeEnum::AlterDefaultPrivilegesStmt(_)
+                    if s.node.deparse(Default::default()).ok().as_deref()
+                        == Some(want.as_str()) =>
+                {
+                    Some(Site {
+                        file: fi,
+                        path: f.path.clone(),
+                        line: s.line,
+                        end_line: s.end_line,
+                        span: s.span,
+                    })
+                }
+                _ => None,
+            })
+        })
+    }
+
     /// After the last statement of the last schema file.
     fn end_of_schema(&self, model: &Schema) -> Result<(usize, usize), String> {
         let last = model

@@ -264,4 +264,11 @@ fn publications_and_default_privileges_go_where_they_replay_the_same() {
         "ALTER PUBLICATION supabase_realtime SET TABLE public.u;",
     );
     assert_eq!(out.unmapped.len(), 1);
+    // Taking the default privileges back removes the statement that gave them.
+    let (back, out) = patch_text(
+        &text,
+        "ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE SELECT ON TABLES FROM authenticated;",
+    );
+    assert!(out.unmapped.is_empty(), "{:?}", out.unmapped);
+    assert!(!back.contains("DEFAULT PRIVILEGES"), "{back}");
 }

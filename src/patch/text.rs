@@ -78,6 +78,11 @@ pub fn statement_lines(t: &str, span: Span) -> (usize, usize) {
     if blank_before && end < t.len() && t[end..next_end].trim().is_empty() {
         end = (next_end + 1).min(t.len());
     }
+    // The last statement of the file: the blank line that separated it
+    // goes too, so the file ends as it did before it was added.
+    if end >= t.len() && start > 0 && previous_line(t, start).trim().is_empty() {
+        start = line_start(t, start - 1);
+    }
     (start, end)
 }
 
