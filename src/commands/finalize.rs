@@ -429,7 +429,7 @@ pub fn run(
     // Every new content goes to a temporary file beside its target before
     // the migration commits: a read-only folder or a full disk stops
     // finalize here, with the database and every file unchanged.
-    let staged = match journal::stage(ws, &j) {
+    let staged = match journal::stage_verified(ws, &j) {
         Ok(s) => s,
         Err(e) => {
             journal::remove(ws)?;

@@ -466,10 +466,9 @@ rm -rf "$3"
 
 impl Drop for Embedded {
     fn drop(&mut self) {
-        if let Some(mut w) = self.watchdog.take() {
-            let _ = w.kill();
-            let _ = w.wait();
-        }
+        // The watchdog goes last: a process killed while it stops the
+        // server or removes the directory leaves that work to the watchdog,
+        // which only acts once this process is gone.
         if self.data_dir().join("postmaster.pid").exists() {
             let _ = self
                 .command("pg_ctl")
@@ -481,8 +480,11 @@ impl Drop for Embedded {
                 .stderr(Stdio::null())
                 .status();
         }
-        if let Some(d) = self.dir.take() {
-            let _ = d.close();
+        let removed = self.dir.take().is_none_or(|d| d.close().is_ok());
+        // A directory that could not be removed stays the watchdog's job.
+        if let Some(mut w) = self.watchdog.take().filter(|_| removed) {
+            let _ = w.kill();
+            let _ = w.wait();
         }
     }
 }
