@@ -291,6 +291,36 @@ pub fn make_object_name(name1: &str, name2: Option<&str>, label: &str) -> String
     out
 }
 
+/// Every relation named anywhere in a statement, with its location (byte
+/// offset in the statement's text). `NodeEnum::nodes()` walks only the
+/// statement kinds the pg_query crate extracts tables from (not CREATE
+/// POLICY, ALTER PUBLICATION, ...); this walks the whole tree, through the
+/// parse tree's serde form, and takes every RangeVar it meets. Meant for
+/// rare, exhaustive work (renaming a table), not hot paths.
+pub fn all_range_vars(n: &NodeEnum) -> Vec<(QualName, i32)> {
+    fn walk(v: &serde_json::Value, out: &mut Vec<(QualName, i32)>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if m.contains_key("relname") && m.contains_key("relpersistence") {
+                    let s = |k: &str| m.get(k).and_then(|x| x.as_str()).unwrap_or("");
+                    let loc = m.get("location").and_then(|x| x.as_i64()).unwrap_or(-1);
+                    out.push((QualName::new(s("schemaname"), s("relname")), loc as i32));
+                }
+                m.values().for_each(|x| walk(x, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(v) = serde_json::to_value(n) {
+        walk(&v, &mut out);
+    }
+    out.sort_by_key(|(_, l)| *l);
+    out.dedup();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

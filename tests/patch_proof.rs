@@ -180,3 +180,30 @@ fn realtime_and_default_privileges_roll_back_to_the_original_files() {
     let check = run(ws.cmd(&["check"]));
     assert_eq!(check.code, 0, "{}", check.stdout);
 }
+
+#[test]
+fn renamed_table_with_policy_indexes_and_unnamed_constraints() {
+    // The policy's table, the indexes, RLS and the comment follow the new
+    // name; the constraints PostgreSQL named after the old one keep their
+    // names, written out. The proof on the database agrees.
+    let (ws, rel) = drafted("ALTER TABLE public.pass1_entity_metrics RENAME TO entity_metrics;\n");
+    let out = run(ws.cmd(&["finalize", &rel]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let text = ws.read("current_schema/05_ai_processing.sql");
+    assert!(!text.contains("ON public.pass1_entity_metrics"), "{text}");
+    assert!(
+        text.contains("CREATE POLICY pass1_entity_metrics_read ON public.entity_metrics"),
+        "{text}"
+    );
+    assert!(
+        text.contains("CONSTRAINT pass1_entity_metrics_pkey PRIMARY KEY"),
+        "{text}"
+    );
+    // The docs keep their file names: finalize says what to do.
+    assert!(
+        out.stdout
+            .contains("keep the old file name; rename each to entity_metrics"),
+        "{}",
+        out.stdout
+    );
+}

@@ -459,6 +459,20 @@ pub fn run(
         let _ = writeln!(out, "wrote {}", f.path.display());
     }
     print_reported(out, &patched);
+    // Doc files are named after their table; finalize writes files but does
+    // not move or delete them, so a renamed table's docs are the user's to
+    // move (check names them until then).
+    for (old, new) in table_renames(&m.sql) {
+        let docs = bridge::docs_for(&docs, &old.name);
+        if !docs.is_empty() {
+            let _ = writeln!(
+                out,
+                "note: table {old} is now {new}: its {} bridge doc(s) keep the old file name; rename each to {}.md/.json (git mv) and run touchpoint bridge {new}",
+                docs.len(),
+                new
+            );
+        }
+    }
     if moved > 0 {
         let _ = writeln!(
             out,
@@ -670,6 +684,22 @@ fn execute_on(
             row.applied_at.date_naive()
         ),
     })
+}
+
+/// Renamed tables: (old, new).
+fn table_renames(m: &SqlFile) -> Vec<(crate::ast::QualName, String)> {
+    m.statements
+        .iter()
+        .filter_map(|s| match &s.node {
+            NodeEnum::RenameStmt(r)
+                if pg_query::protobuf::ObjectType::try_from(r.rename_type)
+                    == Ok(pg_query::protobuf::ObjectType::ObjectTable) =>
+            {
+                Some((crate::ast::range_var(&r.relation), r.newname.clone()))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// Renamed columns, so the docs keep their prose under the new name.

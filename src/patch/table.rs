@@ -861,25 +861,24 @@ impl Patcher<'_> {
                 if matches!(st.node, NodeEnum::CreateFunctionStmt(_)) {
                     continue;
                 }
-                for (n, _, _, _) in st.node.nodes() {
-                    if let pg_query::NodeRef::RangeVar(rv) = n {
-                        if QualName::new(&rv.schemaname, &rv.relname) == *t {
-                            let from = Span {
-                                start: st.span.start + rv.location.max(0) as usize,
-                                end: st.span.end,
-                            };
-                            if let Some(tok) =
-                                tx::ident_tokens(&f.text, from, &t.name).into_iter().next()
-                            {
-                                edits.push(Edit::replace(
-                                    fi,
-                                    tok.start,
-                                    tok.end,
-                                    ast_ident(new),
-                                    None,
-                                ));
-                            }
-                        }
+                // The exhaustive walk serializes the tree: only for the
+                // statements whose text can name the table at all.
+                let named = st
+                    .text(&f.text)
+                    .to_ascii_lowercase()
+                    .contains(&t.name.to_ascii_lowercase());
+                let rels = if named {
+                    crate::ast::all_range_vars(&st.node)
+                } else {
+                    Vec::new()
+                };
+                for (_, location) in rels.into_iter().filter(|(q, _)| q == t) {
+                    let from = Span {
+                        start: st.span.start + location.max(0) as usize,
+                        end: st.span.end,
+                    };
+                    if let Some(tok) = tx::ident_tokens(&f.text, from, &t.name).into_iter().next() {
+                        edits.push(Edit::replace(fi, tok.start, tok.end, ast_ident(new), None));
                     }
                 }
                 if let NodeEnum::CommentStmt(_) = &st.node {
@@ -902,6 +901,30 @@ impl Patcher<'_> {
         }
         if let Some(first) = edits.iter_mut().min_by_key(|e| (e.file, e.start)) {
             first.anchor = Some((0, format!("Renamed table {t} to {new}")));
+        }
+        // PostgreSQL keeps the names it chose for unnamed constraints (and
+        // their indexes) under the old table name; the text would choose
+        // new ones on replay. Write the kept names out.
+        let table = self.table(model, t)?;
+        for k in table
+            .constraints
+            .iter()
+            .filter(|k| k.implicit_name && k.origin != Origin::Alter)
+        {
+            let clause = &self.text(k.site.file)[k.span.start..k.span.end];
+            if clause
+                .trim_start()
+                .to_ascii_uppercase()
+                .starts_with("CONSTRAINT")
+            {
+                continue;
+            }
+            edits.push(Edit::insert(
+                k.site.file,
+                k.span.start,
+                format!("CONSTRAINT {} ", ast_ident(&k.name)),
+                None,
+            ));
         }
         dedup_edits(&mut edits);
         Ok(edits)
