@@ -2,7 +2,7 @@
 //! rendered the way PostgreSQL itself shows them.
 
 use pg_query::protobuf::{self, Node, TypeName};
-use pg_query::NodeEnum;
+use pg_query::{NodeEnum, NodeRef};
 
 /// A schema-qualified name. Unqualified names are taken to live in `public`,
 /// the default `search_path` of the schemas touchpoint is written for.
@@ -319,6 +319,180 @@ pub fn all_range_vars(n: &NodeEnum) -> Vec<(QualName, i32)> {
     out.sort_by_key(|(_, l)| *l);
     out.dedup();
     out
+}
+
+// ---------------------------------------------------------------------------
+// What a statement refers to. `NodeEnum::nodes()` walks only the statement
+// kinds the pg_query crate extracts tables from; DDL such as CREATE POLICY,
+// CREATE TRIGGER and index expressions are walked here by hand.
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What kind of object a statement refers to.
+pub enum Kind {
+    Relation,
+    Function,
+    Type,
+}
+
+impl Kind {
+    pub fn word(self) -> &'static str {
+        match self {
+            Kind::Relation => "table or view",
+            Kind::Function => "function",
+            Kind::Type => "type",
+        }
+    }
+}
+
+/// A use of an object: what, and the byte offset in the file.
+pub struct Use {
+    pub kind: Kind,
+    pub name: QualName,
+    /// Byte offset in the statement's text.
+    pub offset: usize,
+}
+
+/// Objects a statement needs to exist when it runs.
+pub fn uses(node: &NodeEnum) -> Vec<Use> {
+    let mut out = Vec::new();
+    match node {
+        NodeEnum::CreateStmt(c) => {
+            for rv in &c.inh_relations {
+                use_expr(rv, &mut out);
+            }
+            for e in &c.table_elts {
+                use_element(e, &mut out);
+            }
+        }
+        NodeEnum::AlterTableStmt(a) => {
+            use_relation(a.relation.as_ref(), &mut out);
+            for cmd in &a.cmds {
+                if let Some(NodeEnum::AlterTableCmd(c)) = &cmd.node {
+                    if let Some(def) = &c.def {
+                        use_element(def, &mut out);
+                    }
+                }
+            }
+        }
+        NodeEnum::CreatePolicyStmt(p) => {
+            use_relation(p.table.as_ref(), &mut out);
+            for e in [&p.qual, &p.with_check].into_iter().flatten() {
+                use_expr(e, &mut out);
+            }
+        }
+        NodeEnum::CreateTrigStmt(t) => {
+            use_relation(t.relation.as_ref(), &mut out);
+            let location = t.relation.as_ref().map_or(0, |r| r.location);
+            use_function(&t.funcname, location, &mut out);
+        }
+        NodeEnum::IndexStmt(i) => {
+            use_relation(i.relation.as_ref(), &mut out);
+            for p in &i.index_params {
+                if let Some(NodeEnum::IndexElem(e)) = &p.node {
+                    if let Some(x) = &e.expr {
+                        use_expr(x, &mut out);
+                    }
+                }
+            }
+            if let Some(w) = &i.where_clause {
+                use_expr(w, &mut out);
+            }
+        }
+        NodeEnum::CreateFunctionStmt(f) => {
+            for p in &f.parameters {
+                if let Some(NodeEnum::FunctionParameter(fp)) = &p.node {
+                    if let Some(t) = &fp.arg_type {
+                        use_type(t, &mut out);
+                    }
+                }
+            }
+            if let Some(t) = &f.return_type {
+                use_type(t, &mut out);
+            }
+        }
+        NodeEnum::CommentStmt(_) | NodeEnum::DropStmt(_) => {}
+        // Views, DML, grants and the rest: the parser's own walk finds
+        // the relations and calls in them.
+        other => use_walk(other, &mut out),
+    }
+    out
+}
+
+/// A table element or an ALTER TABLE definition: a column or a constraint.
+fn use_element(n: &Node, out: &mut Vec<Use>) {
+    match &n.node {
+        Some(NodeEnum::ColumnDef(c)) => {
+            if let Some(t) = &c.type_name {
+                use_type(t, out);
+            }
+            for k in &c.constraints {
+                use_element(k, out);
+            }
+            if let Some(d) = &c.raw_default {
+                use_expr(d, out);
+            }
+        }
+        Some(NodeEnum::Constraint(k)) => {
+            use_relation(k.pktable.as_ref(), out);
+            if let Some(e) = &k.raw_expr {
+                use_expr(e, out);
+            }
+        }
+        Some(NodeEnum::TableLikeClause(l)) => use_relation(l.relation.as_ref(), out),
+        _ => {}
+    }
+}
+
+fn use_expr(n: &Node, out: &mut Vec<Use>) {
+    if let Some(node) = &n.node {
+        use_walk(node, out);
+    }
+}
+
+fn use_walk(node: &NodeEnum, out: &mut Vec<Use>) {
+    for (r, _, _, _) in node.nodes() {
+        match r {
+            NodeRef::RangeVar(rv) => use_relation(Some(rv), out),
+            NodeRef::FuncCall(f) => use_function(&f.funcname, f.location, out),
+            NodeRef::TypeCast(c) => {
+                if let Some(t) = &c.type_name {
+                    use_type(t, out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn use_relation(rv: Option<&protobuf::RangeVar>, out: &mut Vec<Use>) {
+    if let Some(rv) = rv {
+        out.push(Use {
+            kind: Kind::Relation,
+            name: QualName::new(&rv.schemaname, &rv.relname),
+            offset: rv.location.max(0) as usize,
+        });
+    }
+}
+
+fn use_function(names: &[Node], location: i32, out: &mut Vec<Use>) {
+    if !names.is_empty() {
+        out.push(Use {
+            kind: Kind::Function,
+            name: qual_from_list(names),
+            offset: location.max(0) as usize,
+        });
+    }
+}
+
+fn use_type(t: &protobuf::TypeName, out: &mut Vec<Use>) {
+    if !t.names.is_empty() {
+        out.push(Use {
+            kind: Kind::Type,
+            name: qual_from_list(&t.names),
+            offset: t.location.max(0) as usize,
+        });
+    }
 }
 
 #[cfg(test)]

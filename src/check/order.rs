@@ -19,41 +19,17 @@
 //! Function bodies kept as strings (plpgsql, `AS $$ ... $$`) are not
 //! followed: PostgreSQL resolves their names when they run.
 
-use crate::ast::{self, QualName};
+use crate::ast::{self, uses, Kind, QualName};
 use crate::report::{Diagnostic, Severity};
 use crate::sql::SqlFile;
-use pg_query::protobuf::{self, Node};
-use pg_query::{NodeEnum, NodeRef};
+use pg_query::protobuf;
+use pg_query::NodeEnum;
 use std::collections::HashMap;
 
 pub const CODE: &str = "schema-order";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Kind {
-    Relation,
-    Function,
-    Type,
-}
-
-impl Kind {
-    fn word(self) -> &'static str {
-        match self {
-            Kind::Relation => "table or view",
-            Kind::Function => "function",
-            Kind::Type => "type",
-        }
-    }
-}
-
 /// A place in replay order: file index, then byte offset.
 type Pos = (usize, usize);
-
-/// A use of an object: what, and the byte offset in the file.
-struct Use {
-    kind: Kind,
-    name: QualName,
-    offset: usize,
-}
 
 pub fn check<F: std::borrow::Borrow<SqlFile>>(files: &[F]) -> Vec<Diagnostic> {
     let files: Vec<&SqlFile> = files.iter().map(|f| f.borrow()).collect();
@@ -133,148 +109,6 @@ fn definitions(node: &NodeEnum) -> Vec<(Kind, QualName)> {
         NodeEnum::CreateRangeStmt(r) => vec![(Kind::Type, ast::qual_from_list(&r.type_name))],
         NodeEnum::CompositeTypeStmt(c) => vec![(Kind::Type, ast::range_var(&c.typevar))],
         _ => Vec::new(),
-    }
-}
-
-/// Objects a statement needs to exist when it runs.
-fn uses(node: &NodeEnum) -> Vec<Use> {
-    let mut out = Vec::new();
-    match node {
-        NodeEnum::CreateStmt(c) => {
-            for rv in &c.inh_relations {
-                expr(rv, &mut out);
-            }
-            for e in &c.table_elts {
-                element(e, &mut out);
-            }
-        }
-        NodeEnum::AlterTableStmt(a) => {
-            range_var(a.relation.as_ref(), &mut out);
-            for cmd in &a.cmds {
-                if let Some(NodeEnum::AlterTableCmd(c)) = &cmd.node {
-                    if let Some(def) = &c.def {
-                        element(def, &mut out);
-                    }
-                }
-            }
-        }
-        NodeEnum::CreatePolicyStmt(p) => {
-            range_var(p.table.as_ref(), &mut out);
-            for e in [&p.qual, &p.with_check].into_iter().flatten() {
-                expr(e, &mut out);
-            }
-        }
-        NodeEnum::CreateTrigStmt(t) => {
-            range_var(t.relation.as_ref(), &mut out);
-            let location = t.relation.as_ref().map_or(0, |r| r.location);
-            function(&t.funcname, location, &mut out);
-        }
-        NodeEnum::IndexStmt(i) => {
-            range_var(i.relation.as_ref(), &mut out);
-            for p in &i.index_params {
-                if let Some(NodeEnum::IndexElem(e)) = &p.node {
-                    if let Some(x) = &e.expr {
-                        expr(x, &mut out);
-                    }
-                }
-            }
-            if let Some(w) = &i.where_clause {
-                expr(w, &mut out);
-            }
-        }
-        NodeEnum::CreateFunctionStmt(f) => {
-            for p in &f.parameters {
-                if let Some(NodeEnum::FunctionParameter(fp)) = &p.node {
-                    if let Some(t) = &fp.arg_type {
-                        type_name(t, &mut out);
-                    }
-                }
-            }
-            if let Some(t) = &f.return_type {
-                type_name(t, &mut out);
-            }
-        }
-        NodeEnum::CommentStmt(_) | NodeEnum::DropStmt(_) => {}
-        // Views, DML, grants and the rest: the parser's own walk finds
-        // the relations and calls in them.
-        other => walk(other, &mut out),
-    }
-    out
-}
-
-/// A table element or an ALTER TABLE definition: a column or a constraint.
-fn element(n: &Node, out: &mut Vec<Use>) {
-    match &n.node {
-        Some(NodeEnum::ColumnDef(c)) => {
-            if let Some(t) = &c.type_name {
-                type_name(t, out);
-            }
-            for k in &c.constraints {
-                element(k, out);
-            }
-            if let Some(d) = &c.raw_default {
-                expr(d, out);
-            }
-        }
-        Some(NodeEnum::Constraint(k)) => {
-            range_var(k.pktable.as_ref(), out);
-            if let Some(e) = &k.raw_expr {
-                expr(e, out);
-            }
-        }
-        Some(NodeEnum::TableLikeClause(l)) => range_var(l.relation.as_ref(), out),
-        _ => {}
-    }
-}
-
-fn expr(n: &Node, out: &mut Vec<Use>) {
-    if let Some(node) = &n.node {
-        walk(node, out);
-    }
-}
-
-fn walk(node: &NodeEnum, out: &mut Vec<Use>) {
-    for (r, _, _, _) in node.nodes() {
-        match r {
-            NodeRef::RangeVar(rv) => range_var(Some(rv), out),
-            NodeRef::FuncCall(f) => function(&f.funcname, f.location, out),
-            NodeRef::TypeCast(c) => {
-                if let Some(t) = &c.type_name {
-                    type_name(t, out);
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-fn range_var(rv: Option<&protobuf::RangeVar>, out: &mut Vec<Use>) {
-    if let Some(rv) = rv {
-        out.push(Use {
-            kind: Kind::Relation,
-            name: QualName::new(&rv.schemaname, &rv.relname),
-            offset: rv.location.max(0) as usize,
-        });
-    }
-}
-
-fn function(names: &[Node], location: i32, out: &mut Vec<Use>) {
-    if !names.is_empty() {
-        out.push(Use {
-            kind: Kind::Function,
-            name: ast::qual_from_list(names),
-            offset: location.max(0) as usize,
-        });
-    }
-}
-
-fn type_name(t: &protobuf::TypeName, out: &mut Vec<Use>) {
-    if !t.names.is_empty() {
-        out.push(Use {
-            kind: Kind::Type,
-            name: ast::qual_from_list(&t.names),
-            offset: t.location.max(0) as usize,
-        });
     }
 }
 

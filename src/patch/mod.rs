@@ -442,23 +442,28 @@ impl<'a> Patcher<'a> {
                 best = Some(k);
             }
         };
-        for (n, _, _, _) in node.nodes() {
-            match n {
-                pg_query::NodeRef::RangeVar(rv) => {
-                    let q = QualName::new(&rv.schemaname, &rv.relname);
-                    if let Some(t) = model.table(&q) {
+        // `ast::uses`, not `nodes()`: the latter does not walk CREATE
+        // POLICY, trigger functions or the types and foreign keys of a
+        // CREATE TABLE.
+        for u in crate::ast::uses(node) {
+            match u.kind {
+                crate::ast::Kind::Relation => {
+                    if let Some(t) = model.table(&u.name) {
                         bump(&t.site);
-                    } else if let Some(v) = model.view(&q) {
+                    } else if let Some(v) = model.view(&u.name) {
                         bump(&v.site);
                     }
                 }
-                pg_query::NodeRef::FuncCall(f) => {
-                    let q = crate::ast::qual_from_list(&f.funcname);
-                    for func in model.functions_named(&q) {
+                crate::ast::Kind::Function => {
+                    for func in model.functions_named(&u.name) {
                         bump(&func.site);
                     }
                 }
-                _ => {}
+                crate::ast::Kind::Type => {
+                    if let Some(t) = model.type_def(&u.name) {
+                        bump(&t.site);
+                    }
+                }
             }
         }
         best

@@ -272,3 +272,48 @@ fn publications_and_default_privileges_go_where_they_replay_the_same() {
     assert!(out.unmapped.is_empty(), "{:?}", out.unmapped);
     assert!(!back.contains("DEFAULT PRIVILEGES"), "{back}");
 }
+
+#[test]
+fn a_new_policy_goes_after_the_function_it_calls() {
+    // The table is in the first file, the function it needs in the second:
+    // the policy can only replay after both.
+    let files = vec![
+        std::sync::Arc::new(
+            crate::sql::parse(
+                Path::new("current_schema/01.sql"),
+                "CREATE TABLE public.t (id int PRIMARY KEY, owner uuid);\n".to_string(),
+            )
+            .unwrap(),
+        ),
+        std::sync::Arc::new(
+            crate::sql::parse(
+                Path::new("current_schema/02.sql"),
+                "CREATE FUNCTION public.is_owner(u uuid) RETURNS boolean LANGUAGE sql AS $$ SELECT true $$;\n"
+                    .to_string(),
+            )
+            .unwrap(),
+        ),
+    ];
+    let m = crate::sql::parse(
+        Path::new("m.sql"),
+        "CREATE POLICY t_owner ON public.t USING (public.is_owner(owner));".to_string(),
+    )
+    .unwrap();
+    let out = patch(
+        &crate::schema::Schema::build(files),
+        &m,
+        &Options { note: None },
+    )
+    .unwrap();
+    assert!(out.unmapped.is_empty(), "{:?}", out.unmapped);
+    assert!(
+        !out.after[0].text.contains("CREATE POLICY"),
+        "{}",
+        out.after[0].text
+    );
+    assert!(
+        out.after[1].text.contains("CREATE POLICY t_owner"),
+        "{}",
+        out.after[1].text
+    );
+}
