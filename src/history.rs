@@ -29,6 +29,25 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The entry for a file, its name read with the naming `pattern`.
+    pub fn new(path: PathBuf, display: PathBuf, pattern: &Regex) -> Entry {
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let (conventional, date, nn, slug) = parse_name(&file_name, pattern);
+        Entry {
+            path,
+            display,
+            number: nn.as_deref().and_then(|n| n.parse().ok()),
+            number_text: nn,
+            file_name,
+            date,
+            slug,
+            conventional,
+        }
+    }
+
     /// The version recorded in tracking tables: the number as written.
     pub fn version(&self) -> String {
         self.number_text
@@ -93,18 +112,7 @@ pub fn list(ws: &Workspace) -> Result<Vec<Entry>> {
         {
             continue;
         }
-        let file_name = entry.file_name().to_string_lossy().to_string();
-        let (conventional, date, nn, slug) = parse_name(&file_name, &pattern);
-        out.push(Entry {
-            path: path.to_path_buf(),
-            display: ws.display(path),
-            number: nn.as_deref().and_then(|n| n.parse().ok()),
-            number_text: nn,
-            file_name,
-            date,
-            slug,
-            conventional,
-        });
+        out.push(Entry::new(path.to_path_buf(), ws.display(path), &pattern));
     }
     out.sort_by(|a, b| (a.number, &a.date, &a.file_name).cmp(&(b.number, &b.date, &b.file_name)));
     Ok(out)
@@ -198,21 +206,7 @@ impl Migration {
     pub fn load(ws: &Workspace, path: &Path) -> Result<Migration> {
         let pattern = naming_pattern(ws)?;
         let display = ws.display(path);
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let (conventional, date, nn, slug) = parse_name(&file_name, &pattern);
-        let entry = Entry {
-            path: path.to_path_buf(),
-            display: display.clone(),
-            number: nn.as_deref().and_then(|n| n.parse().ok()),
-            number_text: nn,
-            file_name,
-            date,
-            slug,
-            conventional,
-        };
+        let entry = Entry::new(path.to_path_buf(), display.clone(), &pattern);
         let sql = crate::sql::read_file(path, &display)?;
         let header = header::parse(&sql.text);
         Ok(Migration { entry, sql, header })

@@ -488,17 +488,11 @@ mod tests {
 
     fn entry(name: &str) -> Entry {
         let p = regex::Regex::new(&crate::workspace::Check::default().naming_pattern).unwrap();
-        let (conventional, date, nn, slug) = history::parse_name(name, &p);
-        Entry {
-            path: PathBuf::from("/ws/migration_history").join(name),
-            display: PathBuf::from("migration_history").join(name),
-            file_name: name.into(),
-            date,
-            slug,
-            conventional,
-            number: nn.as_deref().and_then(|n| n.parse().ok()),
-            number_text: nn,
-        }
+        Entry::new(
+            PathBuf::from("/ws/migration_history").join(name),
+            PathBuf::from("migration_history").join(name),
+            &p,
+        )
     }
 
     #[test]

@@ -72,17 +72,7 @@ mod tests {
 
     fn entry(name: &str) -> Entry {
         let p = Regex::new(&crate::workspace::Check::default().naming_pattern).unwrap();
-        let (conventional, date, nn, slug) = crate::history::parse_name(name, &p);
-        Entry {
-            path: name.into(),
-            display: name.into(),
-            file_name: name.into(),
-            date,
-            slug,
-            conventional,
-            number: nn.as_deref().and_then(|n| n.parse().ok()),
-            number_text: nn,
-        }
+        Entry::new(name.into(), name.into(), &p)
     }
 
     fn run(name: &str) -> Vec<String> {

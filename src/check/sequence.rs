@@ -112,18 +112,8 @@ mod tests {
 
     fn loaded(name: &str, state: State) -> Loaded {
         let p = Regex::new(&crate::workspace::Check::default().naming_pattern).unwrap();
-        let (conventional, date, nn, slug) = crate::history::parse_name(name, &p);
         Loaded {
-            entry: Entry {
-                path: name.into(),
-                display: name.into(),
-                file_name: name.into(),
-                date,
-                slug,
-                conventional,
-                number: nn.as_deref().and_then(|n| n.parse().ok()),
-                number_text: nn,
-            },
+            entry: Entry::new(name.into(), name.into(), &p),
             state,
             hash: None,
             grandfathered: false,
