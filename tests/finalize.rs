@@ -4,28 +4,6 @@
 use crate::common::{line_of, pg, run, Ws};
 use regex::Regex;
 
-/// research + approve; returns the migration's path relative to the root.
-fn drafted(ws: &Ws, sql: &str, slug: &str) -> String {
-    ws.write("draft.sql", sql);
-    let out = run(ws.cmd(&[
-        "research",
-        slug,
-        "--sql",
-        "draft.sql",
-        "--date",
-        "2026-11-21",
-        "--problem",
-        "Workers need it.",
-        "--solution",
-        "Add it.",
-    ]));
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let rel = out.stdout.trim().to_string();
-    let out = run(ws.cmd(&["approve", &rel, "--by", "dana", "--date", "2026-11-21"]));
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    rel
-}
-
 fn without(
     snapshot: Vec<(std::path::PathBuf, Vec<u8>)>,
     name: &str,
@@ -40,8 +18,7 @@ fn without(
 fn add_column_research_approve_finalize_on_the_embedded_database() {
     let ws = Ws::sample();
     let before_schema = ws.read("current_schema/06_job_coordination.sql");
-    let rel = drafted(
-        &ws,
+    let rel = ws.drafted(
         "ALTER TABLE public.job_queue ADD COLUMN retry_after timestamptz;\n",
         "add_retry_after",
     );
@@ -122,8 +99,7 @@ fn add_column_research_approve_finalize_on_the_embedded_database() {
 #[test]
 fn sql_edited_after_approval_is_refused_and_nothing_is_written() {
     let ws = Ws::sample();
-    let rel = drafted(
-        &ws,
+    let rel = ws.drafted(
         "ALTER TABLE public.job_queue ADD COLUMN retry_after timestamptz;\n",
         "add_retry_after",
     );
@@ -198,8 +174,7 @@ fn unapproved_migration_is_refused() {
 fn real_database_records_the_tracking_row() {
     let ws = Ws::sample();
     let url = pg::dev_db(ws.path());
-    let rel = drafted(
-        &ws,
+    let rel = ws.drafted(
         "ALTER TABLE public.shell_files ADD COLUMN retention_days integer;\n",
         "retention",
     );
@@ -230,9 +205,7 @@ fn real_database_records_the_tracking_row() {
 fn failing_third_statement_leaves_database_and_files_unchanged() {
     let ws = Ws::sample();
     let url = pg::dev_db(ws.path());
-    let rel = drafted(
-        &ws,
-        "ALTER TABLE public.job_queue ADD COLUMN a1 integer;\nALTER TABLE public.job_queue ADD COLUMN a2 integer;\nALTER TABLE public.job_queue ADD COLUMN a3 integer REFERENCES public.no_such_table(id);\n",
+    let rel = ws.drafted("ALTER TABLE public.job_queue ADD COLUMN a1 integer;\nALTER TABLE public.job_queue ADD COLUMN a2 integer;\nALTER TABLE public.job_queue ADD COLUMN a3 integer REFERENCES public.no_such_table(id);\n",
         "fails",
     );
     let snap = ws.snapshot();
@@ -259,9 +232,7 @@ fn failure_on_the_target_is_recorded_and_rolls_back() {
     pg::client(&url)
         .batch_execute("ALTER TABLE public.job_queue ADD COLUMN a2 integer")
         .unwrap();
-    let rel = drafted(
-        &ws,
-        "ALTER TABLE public.job_queue ADD COLUMN a1 integer;\nCREATE INDEX idx_jq_a1 ON public.job_queue (a1);\nALTER TABLE public.job_queue ADD COLUMN a2 integer;\n",
+    let rel = ws.drafted("ALTER TABLE public.job_queue ADD COLUMN a1 integer;\nCREATE INDEX idx_jq_a1 ON public.job_queue (a1);\nALTER TABLE public.job_queue ADD COLUMN a2 integer;\n",
         "fails_on_target",
     );
     let snap = ws.snapshot();
@@ -289,8 +260,7 @@ fn failure_on_the_target_is_recorded_and_rolls_back() {
 #[test]
 fn dry_run_prints_diffs_and_writes_nothing() {
     let ws = Ws::sample();
-    let rel = drafted(
-        &ws,
+    let rel = ws.drafted(
         "ALTER TABLE public.job_queue ADD COLUMN retry_after timestamptz;\n",
         "add_retry_after",
     );
@@ -311,8 +281,7 @@ fn dry_run_prints_diffs_and_writes_nothing() {
 #[test]
 fn no_execute_records_where_it_was_applied() {
     let ws = Ws::sample();
-    let rel = drafted(
-        &ws,
+    let rel = ws.drafted(
         "CREATE INDEX IF NOT EXISTS idx_job_queue_created ON public.job_queue (created_at);\n",
         "idx",
     );
@@ -342,8 +311,7 @@ fn no_execute_records_where_it_was_applied() {
 fn no_execute_with_prove_runs_the_proof_and_still_refuses_drift() {
     let ws = Ws::sample();
     // --prove: the proof runs, and passes on a migration the patcher maps.
-    let rel = drafted(
-        &ws,
+    let rel = ws.drafted(
         "ALTER TABLE public.job_queue ADD COLUMN IF NOT EXISTS visible integer;\n",
         "prove",
     );
@@ -371,8 +339,7 @@ fn no_execute_with_prove_runs_the_proof_and_still_refuses_drift() {
         "touchpoint.toml",
         &toml.replace("[finalize]", "[finalize]\nprove_no_execute = true"),
     );
-    let rel = drafted(
-        &ws,
+    let rel = ws.drafted(
         "CREATE INDEX IF NOT EXISTS idx_job_queue_created ON public.job_queue (created_at);\n",
         "idx",
     );
@@ -388,9 +355,7 @@ fn no_execute_asks_the_database_when_the_model_cannot_vouch() {
     // Without --prove, finalize --no-execute still sends it to the
     // database, which finds the column, and stops before writing.
     let ws = Ws::sample();
-    let rel = drafted(
-        &ws,
-        "CREATE OR REPLACE FUNCTION public.job_queue_sneak() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'ALTER TABLE public.job_queue ADD COLUMN sneaky integer'; END $$;\nSELECT public.job_queue_sneak();\n",
+    let rel = ws.drafted("CREATE OR REPLACE FUNCTION public.job_queue_sneak() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'ALTER TABLE public.job_queue ADD COLUMN sneaky integer'; END $$;\nSELECT public.job_queue_sneak();\n",
         "sneak",
     );
     let snap = ws.snapshot();
@@ -410,8 +375,7 @@ fn no_execute_asks_the_database_when_the_model_cannot_vouch() {
     // A DO block that only moves data: the patcher cannot map it, the
     // database shows it changes no schema, so it is finalized.
     let ws = Ws::sample();
-    let rel = drafted(
-        &ws,
+    let rel = ws.drafted(
         "DO $$ BEGIN UPDATE public.job_queue SET updated_at = updated_at WHERE false; END $$;\n",
         "data",
     );
@@ -424,8 +388,7 @@ fn no_execute_asks_the_database_when_the_model_cannot_vouch() {
 #[test]
 fn ddl_in_a_do_block_is_caught_by_the_catalog_comparison() {
     let ws = Ws::sample();
-    let rel = drafted(
-        &ws,
+    let rel = ws.drafted(
         "DO $$ BEGIN EXECUTE 'ALTER TABLE public.job_queue ADD COLUMN sneaky integer'; END $$;\n",
         "sneaky",
     );
@@ -474,8 +437,7 @@ fn an_interrupted_finalize_is_completed_by_the_next_run() {
 #[test]
 fn no_proof_skips_the_database_with_a_warning() {
     let ws = Ws::sample();
-    let rel = drafted(
-        &ws,
+    let rel = ws.drafted(
         "COMMENT ON TABLE public.job_queue IS 'Work for the workers';\n",
         "comment",
     );
@@ -506,8 +468,7 @@ fn a_current_schema_that_does_not_replay_is_reported_and_still_patched() {
     );
     ws.write(f, &text);
     let bad_line = text.lines().count();
-    let rel = drafted(
-        &ws,
+    let rel = ws.drafted(
         "ALTER TABLE public.job_queue ADD COLUMN retry_after timestamptz;\n",
         "add_retry_after",
     );
@@ -550,8 +511,7 @@ fn docs_of_other_tables_follow_their_moved_lines() {
     // its line numbers, so finalize refreshes them and check stays green.
     let ws = Ws::sample();
     let before = ws.read("bridge-schemas/detailed/pass-1/patient_medications.json");
-    let rel = drafted(
-        &ws,
+    let rel = ws.drafted(
         "ALTER TABLE public.patient_clinical_events ADD COLUMN reviewed_by uuid;\n",
         "reviewed_by",
     );

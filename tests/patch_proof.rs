@@ -10,21 +10,7 @@ use crate::common::{run, Ws};
 /// A copy of the sample with `sql` researched and approved; the draft's path.
 fn drafted(sql: &str) -> (Ws, String) {
     let ws = Ws::sample();
-    ws.write("draft.sql", sql);
-    let out = run(ws.cmd(&[
-        "research",
-        "change",
-        "--sql",
-        "draft.sql",
-        "--problem",
-        "p",
-        "--solution",
-        "s",
-    ]));
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let rel = out.stdout.trim().to_string();
-    let out = run(ws.cmd(&["approve", &rel, "--by", "t"]));
-    assert_eq!(out.code, 0, "{}", out.stdout);
+    let rel = ws.drafted(sql, "change");
     (ws, rel)
 }
 

@@ -14,28 +14,6 @@ use std::time::{Duration, Instant};
 const DATE: &str = "2026-11-21";
 const JOURNAL: &str = ".touchpoint/finalize.journal.json";
 
-/// research + approve; the migration's path relative to the root.
-fn drafted(ws: &Ws, sql: &str, slug: &str) -> String {
-    ws.write("draft.sql", sql);
-    let out = run(ws.cmd(&[
-        "research",
-        slug,
-        "--sql",
-        "draft.sql",
-        "--date",
-        DATE,
-        "--problem",
-        "Workers need it.",
-        "--solution",
-        "Add it.",
-    ]));
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let rel = out.stdout.trim().to_string();
-    let out = run(ws.cmd(&["approve", &rel, "--by", "dana", "--date", DATE]));
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    rel
-}
-
 type Files = BTreeMap<String, Vec<u8>>;
 
 /// Every file of the workspace but touchpoint's own folder and the draft,
@@ -385,7 +363,7 @@ fn kill_once(sh: &Shared, job: &Job) -> Result<(), String> {
 fn finalize_killed_anywhere_is_all_or_nothing() {
     let started = Instant::now();
     let template = Ws::sample();
-    let rel = drafted(&template, KILL_SQL, "add_retry_after");
+    let rel = template.drafted(KILL_SQL, "add_retry_after");
     let before = files(template.path());
 
     // The reference run, timed; after an untimed one, which builds the
@@ -615,7 +593,7 @@ const RETRY_SQL: &str = "ALTER TABLE public.job_queue ADD COLUMN retry_after tim
 fn two_finalize_at_once_on_one_workspace_apply_once() {
     let ws = Ws::sample();
     let url = pg::dev_db(ws.path());
-    let rel = drafted(&ws, RETRY_SQL, "add_retry_after");
+    let rel = ws.drafted(RETRY_SQL, "add_retry_after");
     let spawn = || {
         finalize_cmd(ws.path(), &rel, Some(&url))
             .stdout(Stdio::piped())
@@ -656,7 +634,7 @@ fn two_finalize_at_once_on_one_workspace_apply_once() {
 fn two_checkouts_finalizing_against_one_database_execute_once() {
     let first = Ws::sample();
     let url = pg::dev_db(first.path());
-    let rel = drafted(&first, RETRY_SQL, "add_retry_after");
+    let rel = first.drafted(RETRY_SQL, "add_retry_after");
     let second = tempfile::tempdir().unwrap();
     copy_dir(first.path(), second.path());
     let spawn = |root: &Path| {
@@ -693,8 +671,7 @@ fn two_checkouts_finalizing_against_one_database_execute_once() {
 #[test]
 fn failing_halfway_on_the_embedded_database_writes_nothing_and_can_be_retried() {
     let ws = Ws::sample();
-    let rel = drafted(
-        &ws,
+    let rel = ws.drafted(
         "ALTER TABLE public.job_queue ADD COLUMN a1 integer;\n\
          SELECT 1 / 0;\n\
          ALTER TABLE public.job_queue ADD COLUMN a2 integer;\n",
@@ -742,8 +719,7 @@ fn failure_on_the_target_is_recorded_and_a_retry_applies_once() {
     let mut c = pg::client(&url);
     c.batch_execute("ALTER TABLE public.job_queue ADD COLUMN a2 integer")
         .unwrap();
-    let rel = drafted(
-        &ws,
+    let rel = ws.drafted(
         "ALTER TABLE public.job_queue ADD COLUMN a1 integer;\n\
          CREATE INDEX idx_jq_a1 ON public.job_queue (a1);\n\
          ALTER TABLE public.job_queue ADD COLUMN a2 integer;\n",
@@ -890,7 +866,7 @@ fn assert_clear_error_and_nothing_written(ws: &Ws, rel: &str, url: Option<&str>,
 fn read_only_docs_folder_stops_finalize_before_anything_changes() {
     let ws = Ws::sample();
     let url = pg::dev_db(ws.path());
-    let rel = drafted(&ws, RETRY_SQL, "add_retry_after");
+    let rel = ws.drafted(RETRY_SQL, "add_retry_after");
     let docs = ws.file("bridge-schemas/source/pass-1");
     let guard = read_only(&docs);
     let expect = if guard.is_some() {
@@ -914,7 +890,7 @@ fn read_only_docs_folder_stops_finalize_before_anything_changes() {
 fn full_disk_stops_finalize_before_anything_changes() {
     let ws = Ws::sample();
     let url = pg::dev_db(ws.path());
-    let rel = drafted(&ws, RETRY_SQL, "add_retry_after");
+    let rel = ws.drafted(RETRY_SQL, "add_retry_after");
     let docs = ws.file("bridge-schemas/detailed");
     let (guard, expect) = if is_root() {
         let m = Mounted::over(&docs, "1m", Some(0), false).expect("mount a tmpfs");
@@ -937,7 +913,7 @@ fn full_disk_stops_finalize_before_anything_changes() {
 #[test]
 fn full_workspace_disk_fails_at_the_journal() {
     let ws = Ws::sample();
-    let rel = drafted(&ws, RETRY_SQL, "add_retry_after");
+    let rel = ws.drafted(RETRY_SQL, "add_retry_after");
     if is_root() {
         let _m = Mounted::over(ws.path(), "2m", Some(8192), false).expect("mount a tmpfs");
         // The filler is part of the workspace now; the snapshot includes it.
@@ -1021,7 +997,7 @@ fn passwords_never_appear_in_output_files_or_the_database() {
     secret_role();
     let ws = Ws::sample();
     let dev = pg::dev_db(ws.path());
-    let rel = drafted(&ws, RETRY_SQL, "add_retry_after");
+    let rel = ws.drafted(RETRY_SQL, "add_retry_after");
 
     // A failing connection (nothing listens on port 1), a wrong password,
     // a dry run and a real run: none shows the password.
@@ -1083,7 +1059,7 @@ fn pgpassword_and_pgpass_are_honoured_by_finalize() {
     for via in ["PGPASSWORD", "PGPASSFILE", "HOME/.pgpass"] {
         let ws = Ws::sample();
         let dev = pg::dev_db(ws.path());
-        let rel = drafted(&ws, RETRY_SQL, "add_retry_after");
+        let rel = ws.drafted(RETRY_SQL, "add_retry_after");
         let url = secret_url(&dev, None);
         let mut cmd = ws.cmd(&["finalize", &rel, "--database-url", &url]);
         cmd.env_remove("PGPASSWORD").env_remove("PGPASSFILE");
@@ -1120,7 +1096,7 @@ fn pgpassword_and_pgpass_are_honoured_by_finalize() {
 fn symlinks_leading_out_of_the_root_are_never_written_through() {
     use std::os::unix::fs::symlink;
     let ws = Ws::sample();
-    let rel = drafted(&ws, RETRY_SQL, "add_retry_after");
+    let rel = ws.drafted(RETRY_SQL, "add_retry_after");
     let outside = tempfile::tempdir().unwrap();
 
     // current_schema/06_job_coordination.sql is a link to a shared file.

@@ -71,6 +71,29 @@ impl Ws {
         c
     }
 
+    /// `research` (dated 2026-11-21, with PROBLEM and SOLUTION written)
+    /// and `approve` of a migration of `sql`; its path relative to the root.
+    pub fn drafted(&self, sql: &str, slug: &str) -> String {
+        self.write("draft.sql", sql);
+        let out = run(self.cmd(&[
+            "research",
+            slug,
+            "--sql",
+            "draft.sql",
+            "--date",
+            "2026-11-21",
+            "--problem",
+            "Workers need it.",
+            "--solution",
+            "Add it.",
+        ]));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let rel = out.stdout.trim().to_string();
+        let out = run(self.cmd(&["approve", &rel, "--by", "dana", "--date", "2026-11-21"]));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        rel
+    }
+
     /// Every file under the workspace with its content, for "nothing
     /// changed" assertions.
     pub fn snapshot(&self) -> Vec<(PathBuf, Vec<u8>)> {
