@@ -733,9 +733,11 @@ impl Patcher<'_> {
             .iter()
             .find(|s| s.span == v.site.span)
             .ok_or("the view's statement was not found")?;
-        let cannot = |how: &str| {
+        // Each says what to change in current_schema first (it still
+        // replays before the rename), so that the next finalize can follow.
+        let cannot = |how: &str, fix: &str| {
             format!(
-                "view {} uses {t}.{old} {how}, which touchpoint cannot follow by name: rewrite that reference in current_schema by hand",
+                "view {} uses {t}.{old} {how}, which touchpoint cannot follow by name: {fix} in current_schema, then finalize again",
                 v.name
             )
         };
@@ -766,7 +768,7 @@ impl Patcher<'_> {
                         .iter()
                         .any(|u| matches!(&u.node, Some(NodeEnum::String(s)) if s.sval == old));
                     if using_old {
-                        return Err(cannot("in JOIN ... USING"));
+                        return Err(cannot("in JOIN ... USING", "write that join with ON"));
                     }
                 }
                 pg_query::NodeRef::ColumnRef(cr) => {
@@ -803,7 +805,7 @@ impl Patcher<'_> {
             // creation and keep the old name; `*` in the text would not.
             if loc < 0 {
                 if is_t(&qual) != Some(false) {
-                    return Err(cannot("through *"));
+                    return Err(cannot("through *", "list the view's columns instead of *"));
                 }
                 continue;
             }
@@ -816,7 +818,10 @@ impl Patcher<'_> {
                         r != t && model.table(r).is_none_or(|o| o.column(old).is_some())
                     });
                     if others_may {
-                        return Err(cannot("unqualified next to other relations"));
+                        return Err(cannot(
+                            "unqualified next to other relations",
+                            "qualify the column with its table",
+                        ));
                     }
                     true
                 }
@@ -831,7 +836,7 @@ impl Patcher<'_> {
             let tok = tx::ident_tokens(&f.text, from, old)
                 .into_iter()
                 .next()
-                .ok_or_else(|| cannot("in a form"))?;
+                .ok_or_else(|| cannot("in a form", "write the reference as a plain column name"))?;
             let text = if bare.contains(&loc) {
                 format!("{} AS {}", ast_ident(new), ast_ident(old))
             } else {
