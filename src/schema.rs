@@ -899,14 +899,29 @@ impl Schema {
                     if let Some(c) = t.columns.iter_mut().find(|c| c.name == r.subname) {
                         c.name = r.newname.clone();
                     }
+                    // What the expressions say follows the column too, as
+                    // PostgreSQL shows them after the rename.
                     for k in &mut t.constraints {
                         for c in &mut k.columns {
                             if *c == r.subname {
                                 *c = r.newname.clone();
                             }
                         }
+                        if let Some(e) = &mut k.expression {
+                            *e = sql::rename_ident(e, &r.subname, &r.newname);
+                        }
                     }
                     t.alter_sites.push(site);
+                    for i in self.indexes.iter_mut().filter(|i| i.table == rel) {
+                        for c in &mut i.columns {
+                            *c = sql::rename_ident(c, &r.subname, &r.newname);
+                        }
+                    }
+                    for p in self.policies.iter_mut().filter(|p| p.table == rel) {
+                        for e in [&mut p.using, &mut p.with_check].into_iter().flatten() {
+                            *e = sql::rename_ident(e, &r.subname, &r.newname);
+                        }
+                    }
                 }
             }
             ObjectType::ObjectTabconstraint => {

@@ -591,6 +591,54 @@ fn syntax_help(stmt: &str) -> String {
     "PostgreSQL's own grammar rejects this statement; fix it at the position shown".into()
 }
 
+/// Offsets of identifier tokens spelled `name` (case-insensitively when
+/// unquoted) inside `span` of `t`.
+pub fn ident_tokens(t: &str, span: Span, name: &str) -> Vec<Span> {
+    let sub = &t[span.start..span.end];
+    let Ok(tokens) = pg_query::scan_tokens(sub) else {
+        return Vec::new();
+    };
+    tokens
+        .iter()
+        .filter_map(|tok| {
+            let (s, e) = (tok.start as usize, tok.end as usize);
+            let word = sub.get(s..e)?;
+            let matches = if word.starts_with('"') {
+                word.trim_matches('"') == name
+            } else {
+                word.eq_ignore_ascii_case(name)
+                    && word
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+            };
+            matches.then_some(Span {
+                start: span.start + s,
+                end: span.start + e,
+            })
+        })
+        .collect()
+}
+
+/// `text` with every identifier token spelled `old` written as `new`
+/// (quoted when it needs to be): a renamed column in an expression.
+pub fn rename_ident(text: &str, old: &str, new: &str) -> String {
+    let mut out = text.to_string();
+    for tok in ident_tokens(
+        text,
+        Span {
+            start: 0,
+            end: text.len(),
+        },
+        old,
+    )
+    .into_iter()
+    .rev()
+    {
+        out.replace_range(tok.start..tok.end, &crate::analysis::ident(new));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

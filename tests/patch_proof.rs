@@ -193,3 +193,16 @@ fn renamed_table_with_policy_indexes_and_unnamed_constraints() {
         out.stdout
     );
 }
+
+#[test]
+fn renamed_column_keeps_the_name_of_its_unnamed_check() {
+    // shell_files.status carries an unnamed inline CHECK, which PostgreSQL
+    // named shell_files_status_check and keeps under that name.
+    let ws =
+        finalize_proves("ALTER TABLE public.shell_files RENAME COLUMN status TO upload_state;\n");
+    let text = ws.read("current_schema/03_documents.sql");
+    assert!(
+        text.contains("CONSTRAINT shell_files_status_check CHECK (upload_state IN"),
+        "{text}"
+    );
+}

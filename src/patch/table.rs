@@ -708,6 +708,20 @@ impl Patcher<'_> {
         for v in model.views.iter().filter(|v| v.reads.contains(t)) {
             edits.extend(self.rename_in_view(model, v, t, old, new)?);
         }
+        edits.extend(self.keep_constraint_names(table, |k| {
+            k.columns.iter().any(|x| x == old)
+                || k.expression.as_deref().is_some_and(|e| {
+                    !sql::ident_tokens(
+                        e,
+                        Span {
+                            start: 0,
+                            end: e.len(),
+                        },
+                        old,
+                    )
+                    .is_empty()
+                })
+        }));
         dedup_edits(&mut edits);
         Ok(edits)
     }
@@ -907,32 +921,40 @@ impl Patcher<'_> {
         if let Some(first) = edits.iter_mut().min_by_key(|e| (e.file, e.start)) {
             first.anchor = Some((0, format!("Renamed table {t} to {new}")));
         }
-        // PostgreSQL keeps the names it chose for unnamed constraints (and
-        // their indexes) under the old table name; the text would choose
-        // new ones on replay. Write the kept names out.
         let table = self.table(model, t)?;
-        for k in table
-            .constraints
-            .iter()
-            .filter(|k| k.implicit_name && k.origin != Origin::Alter)
-        {
-            let clause = &self.text(k.site.file)[k.span.start..k.span.end];
-            if clause
-                .trim_start()
-                .to_ascii_uppercase()
-                .starts_with("CONSTRAINT")
-            {
-                continue;
-            }
-            edits.push(Edit::insert(
-                k.site.file,
-                k.span.start,
-                format!("CONSTRAINT {} ", ast_ident(&k.name)),
-                None,
-            ));
-        }
+        edits.extend(self.keep_constraint_names(table, |_| true));
         dedup_edits(&mut edits);
         Ok(edits)
+    }
+
+    /// PostgreSQL keeps the names it chose for unnamed constraints (and
+    /// their indexes) when the table or a column they were named after is
+    /// renamed; the text would choose new ones on replay. Write the kept
+    /// names out, for the constraints `which` picks.
+    fn keep_constraint_names(
+        &self,
+        table: &Table,
+        which: impl Fn(&crate::schema::Constraint) -> bool,
+    ) -> Vec<Edit> {
+        table
+            .constraints
+            .iter()
+            .filter(|k| k.implicit_name && k.origin != Origin::Alter && which(k))
+            .filter(|k| {
+                !self.text(k.site.file)[k.span.start..k.span.end]
+                    .trim_start()
+                    .to_ascii_uppercase()
+                    .starts_with("CONSTRAINT")
+            })
+            .map(|k| {
+                Edit::insert(
+                    k.site.file,
+                    k.span.start,
+                    format!("CONSTRAINT {} ", ast_ident(&k.name)),
+                    None,
+                )
+            })
+            .collect()
     }
 }
 

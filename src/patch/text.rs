@@ -86,33 +86,7 @@ pub fn statement_lines(t: &str, span: Span) -> (usize, usize) {
     (start, end)
 }
 
-/// Offsets of identifier tokens spelled `name` (case-insensitively when
-/// unquoted) inside `span` of `t`.
-pub fn ident_tokens(t: &str, span: Span, name: &str) -> Vec<Span> {
-    let sub = &t[span.start..span.end];
-    let Ok(tokens) = pg_query::scan_tokens(sub) else {
-        return Vec::new();
-    };
-    tokens
-        .iter()
-        .filter_map(|tok| {
-            let (s, e) = (tok.start as usize, tok.end as usize);
-            let word = sub.get(s..e)?;
-            let matches = if word.starts_with('"') {
-                word.trim_matches('"') == name
-            } else {
-                word.eq_ignore_ascii_case(name)
-                    && word
-                        .chars()
-                        .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
-            };
-            matches.then_some(Span {
-                start: span.start + s,
-                end: span.start + e,
-            })
-        })
-        .collect()
-}
+pub use crate::sql::ident_tokens;
 
 #[cfg(test)]
 mod tests {

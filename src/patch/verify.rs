@@ -385,4 +385,20 @@ mod tests {
         assert_eq!(d.len(), 1, "{d:?}");
         assert!(d[0].contains("c missing in current_schema"), "{d:?}");
     }
+
+    #[test]
+    fn a_renamed_column_is_followed_into_check_expressions() {
+        let expected = model(&[
+            "CREATE TABLE public.t (id int PRIMARY KEY, a int CHECK (a > 0));",
+            "ALTER TABLE public.t RENAME COLUMN a TO \"Amount\";",
+        ]);
+        let patched = model(&[
+            // PostgreSQL keeps the check's name from before the rename.
+            "CREATE TABLE public.t (id int PRIMARY KEY, \"Amount\" int CONSTRAINT t_a_check CHECK (\"Amount\" > 0));",
+        ]);
+        assert_eq!(
+            model_drift(&expected, &patched, &[0, 1]),
+            Vec::<String>::new()
+        );
+    }
 }
